@@ -1,0 +1,98 @@
+// The ports the engine receives. Adapters (src/adapters/<system>) implement them against real APIs; the
+// sandbox implements them in memory on a virtual clock. Nothing past this line knows which it talks to.
+import type { CronJobRef, CronJobSelector, ObservedCronJob, ObservedJob } from './types.js';
+
+/** One Kubernetes cluster, as named in the environment file. */
+export interface ClusterPort {
+  readonly name: string;
+  /** Server version, e.g. `v1.34.4`; also proves the cluster is reachable and the credentials work. */
+  version(): Promise<string>;
+  listCronJobs(selector: CronJobSelector): Promise<ObservedCronJob[]>;
+  getCronJob(ref: CronJobRef): Promise<ObservedCronJob | undefined>;
+  /** Merge-patches spec.suspend and returns the CronJob as the server stored it. */
+  setSuspend(ref: CronJobRef, suspend: boolean): Promise<ObservedCronJob>;
+  /** Merge-patches status.lastScheduleTime through the cronjobs/status subresource. */
+  setLastScheduleTime(ref: CronJobRef, time: string): Promise<ObservedCronJob>;
+  /** Jobs in the namespace; with ownerUid, only those whose controller is that CronJob. */
+  listJobs(namespace: string, ownerUid?: string): Promise<ObservedJob[]>;
+}
+
+/** A weighted record of a Route 53 group, as read; `raw` keeps every other field for a faithful UPSERT. */
+export interface WeightedRecord {
+  name: string;
+  type: string;
+  setIdentifier: string;
+  weight: number;
+  ttl?: number;
+  raw: unknown;
+}
+
+export interface DnsChange {
+  id: string;
+  status: 'PENDING' | 'INSYNC';
+  submittedAt: string;
+}
+
+export interface DnsPort {
+  /** Every record of the weighted group (name + type), all pages read. */
+  readGroup(name: string, type: string): Promise<WeightedRecord[]>;
+  /** One atomic ChangeResourceRecordSets batch: an UPSERT per record, each a copy with only Weight changed. */
+  setWeights(records: WeightedRecord[], weights: Record<string, number>, comment: string): Promise<DnsChange>;
+  getChange(id: string): Promise<DnsChange>;
+}
+
+export type Decision =
+  | { outcome: 'approved'; by: string[]; at: string; link?: string }
+  | { outcome: 'rejected'; by: string; at: string; reason: string; link?: string };
+
+export interface ApprovalRequest {
+  runId: string;
+  stepIndex: number;
+  stepName: string;
+  /** What has happened so far, the traffic split, gate evidence: shown to the approvers. */
+  summary: string;
+  /** What approving will do. */
+  effect: string;
+  approvers: string[];
+  required: number;
+  deadline: Date;
+  startedBy: string;
+  /** Where an earlier attempt of this wait left its message (ts etc.), so a resume does not post twice. */
+  resume?: Record<string, string>;
+  /** Lets the approval port record where its message lives before waiting. */
+  remember(data: Record<string, string>): Promise<void>;
+}
+
+export interface ApprovalPort {
+  requestApproval(request: ApprovalRequest, signal: AbortSignal): Promise<Decision>;
+}
+
+export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+/** CloudWatch alarms, for `gate: cloudwatchAlarms`. */
+export interface AlarmsPort {
+  alarmStates(query: { names: string[]; prefix?: string }): Promise<{ name: string; state: AlarmState }[]>;
+}
+
+/** Route 53 health checks, for `gate: route53HealthChecks`. */
+export interface HealthChecksPort {
+  /** Per health check, how many checkers report healthy out of how many. */
+  healthCheckStatus(id: string): Promise<{ healthy: number; total: number }>;
+}
+
+/** Deployments and StatefulSets of one cluster, for `gate: kubernetes`. */
+export interface WorkloadsPort {
+  workloads(namespaces: string[], selector?: string): Promise<
+    { kind: 'Deployment' | 'StatefulSet'; namespace: string; name: string; desired: number; available: number }[]
+  >;
+}
+
+/** Every port a run may use; absent ones are refused at validation when a step needs them. */
+export interface Ports {
+  clusters: Record<string, ClusterPort>;
+  dns?: DnsPort;
+  approvals: Partial<Record<'slack' | 'terminal' | 'auto', ApprovalPort>>;
+  alarms?: AlarmsPort;
+  healthChecks?: HealthChecksPort;
+  workloads: Record<string, WorkloadsPort>;
+}

@@ -1,0 +1,25 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          // Minute-tick scenarios wait for the real CronJob controller: files run side by side, each in
+          // its own namespaces, so the suite takes a few minutes rather than the sum of its scenarios.
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+          fileParallelism: true,
+          maxWorkers: 8,
+          globalSetup: ['test/support/lab-global-setup.ts'],
+        },
+      },
+    ],
+  },
+});
