@@ -4,7 +4,7 @@
 # Usage: tools/k8s-lab/pin.sh v1.34.4
 set -euo pipefail
 cd "$(dirname "$0")"
-kube="${1:?usage: pin.sh v 1.MINOR.PATCH}"
+kube="${1:?usage: pin.sh v1.MINOR.PATCH}"
 staging="v0.${kube#v1.}"
 modfile=$(go mod download -json "k8s.io/kubernetes@${kube}" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
 [ -f "$modfile" ] || { echo "pin.sh: could not download k8s.io/kubernetes@${kube}" >&2; exit 1; }
