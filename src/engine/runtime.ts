@@ -1,0 +1,107 @@
+// The engine's side of a step: the `runStep` actor the machine invokes, and the StepRuntime an executor
+// works with. The runtime reaches the run through the actor system (never through its input, which is
+// persisted and, after a restore, stale), so `progress` is always the live, persisted progress.
+import { fromPromise } from 'xstate';
+import type { ActorSystem } from 'xstate';
+import { HaltError } from '../core/errors.js';
+import { RUN_SYSTEM_ID, describeFailure } from '../machine/runbook.js';
+import type { RollbackInput, RunbookContext, RunbookEvent, StepInput, StepOutput } from '../machine/runbook.js';
+import { executorFor } from '../steps/index.js';
+import type { StepExecutors } from '../steps/index.js';
+import type { JsonValue, RunContext, StepRuntime } from '../steps/types.js';
+import type { Notices } from './notify.js';
+
+/** What a step actor needs of the root actor. */
+interface RunRef {
+  send(event: RunbookEvent): void;
+  getSnapshot(): { context: RunbookContext };
+}
+
+export interface StepActorDeps {
+  run: Omit<RunContext, 'outputs'>;
+  executors: StepExecutors;
+  notices: Notices;
+  /** Resolves once everything sent so far is persisted. */
+  persisted(): Promise<void>;
+  /** Executors still running, so the engine does not release the lock under them. */
+  inflight: Set<Promise<unknown>>;
+}
+
+function rootOf(system: ActorSystem<any>): RunRef {
+  const root = system.get(RUN_SYSTEM_ID) as RunRef | undefined;
+  if (!root) throw new Error(`the run actor is not registered as ${RUN_SYSTEM_ID}`);
+  return root;
+}
+
+function outputsBefore(context: RunbookContext, index: number): RunContext['outputs'] {
+  const outputs: RunContext['outputs'] = {};
+  context.progress.slice(0, index).forEach((p, i) => {
+    outputs[i] = p.output;
+  });
+  return outputs;
+}
+
+export function createStepRuntime(deps: StepActorDeps, input: StepInput, root: RunRef, signal: AbortSignal): StepRuntime {
+  const { index } = input;
+  const live = () => root.getSnapshot().context.progress[index] ?? input.progress;
+  return {
+    run: { ...deps.run, outputs: outputsBefore(root.getSnapshot().context, index) },
+    index,
+    // The runbook as it is now (the engine checked its steps are the same), not the copy in the input.
+    step: deps.run.loaded.runbook.steps[index] ?? input.step,
+    label: input.label,
+    get progress() {
+      return live();
+    },
+    async update(data: Record<string, JsonValue>) {
+      root.send({ type: 'PROGRESS', index, data });
+      await deps.persisted();
+    },
+    async deadline(name: string, ms: number) {
+      const stored = live().deadlines[name];
+      if (stored) return new Date(stored);
+      const at = new Date(deps.run.clock.now().getTime() + ms);
+      root.send({ type: 'PROGRESS', index, deadlines: { [name]: at.toISOString() } });
+      await deps.persisted();
+      return at;
+    },
+    signal,
+  };
+}
+
+async function runStep(deps: StepActorDeps, input: StepInput, root: RunRef, signal: AbortSignal): Promise<StepOutput> {
+  // No effect before the state that runs it is on disk, so a restore always knows this step started.
+  // xstate starts an invoked actor before it hands the new snapshot to observers: yield once so that
+  // snapshot is queued for saving, then wait for the save.
+  await Promise.resolve();
+  await deps.persisted();
+  deps.run.reporter.step(input.index, input.label);
+  await deps.notices.stepStarted(input.index, input.label);
+  try {
+    const output = await executorFor(deps.executors, input.step)(createStepRuntime(deps, input, root, signal));
+    await deps.notices.stepFinished(input.index, input.label, 'done');
+    return output;
+  } catch (error) {
+    if (!signal.aborted) await deps.notices.stepFinished(input.index, input.label, 'failed', describeFailure(error));
+    throw error;
+  }
+}
+
+/** The `runStep` actor: runs the step's executor and keeps track of it until it settles. */
+export function stepActor(deps: StepActorDeps) {
+  return fromPromise<StepOutput, StepInput>(({ input, system, signal }) => {
+    const running = runStep(deps, input, rootOf(system), signal);
+    deps.inflight.add(running);
+    const forget = () => deps.inflight.delete(running);
+    void running.then(forget, forget);
+    return running;
+  });
+}
+
+/** `onFailure: rollback` is accepted by the runbook schema; undoing steps is not part of this version. */
+export const rollbackActor = fromPromise<void, RollbackInput>(async ({ input }) => {
+  throw new HaltError(
+    `automatic rollback is not available in this version of cutover: nothing was undone after step ${input.failedStep + 1} failed`,
+    'Undo the steps done so far by hand, or fix the cause and resume to retry the failed step.',
+  );
+});

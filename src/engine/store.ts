@@ -1,0 +1,171 @@
+// Where a run is kept: its snapshot (rewritten after every transition), its append-only journal and its
+// lock. The engine only sees `StateStore`, so a Kubernetes-backed store can replace the local folder.
+//
+// Local layout, one folder per runbook:
+//   <state dir>/<runbook name>/snapshot.json    the current run, replaced atomically
+//   <state dir>/<runbook name>/journal.ndjson   the current run's journal, one JSON entry a line
+//   <state dir>/<runbook name>/lock             held while a run executes
+//   <state dir>/<runbook name>/runs/<runId>/    finished runs, moved aside when a new run starts
+// The state dir is `state.local.dir` of the environment file, relative to that file like every other
+// path there; without a `state` section it is `.cutover` beside the environment file.
+import { mkdir, open, rename } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { LoadedRunbook, StepKind } from '../config/types.js';
+import { InputError } from '../core/errors.js';
+import type { RunbookContext } from '../machine/runbook.js';
+import type { Plan } from '../plan/types.js';
+import type { JournalEntry } from '../steps/types.js';
+import { errno, readIfExists, syncDir, writeFileAtomic } from './files.js';
+import { acquireFileLock, readFileLock } from './lock.js';
+import type { FileLockOptions, LockHolder, LockRequest, RunLock } from './lock.js';
+
+export const RUN_VERSION = 1;
+
+export type RunStatus = 'running' | 'done' | 'halted' | 'aborted';
+
+/** The machine's persisted snapshot, as JSON; `createActor(machine, { snapshot })` takes it back. */
+export interface PersistedSnapshot {
+  status: string;
+  value: unknown;
+  context: RunbookContext;
+  [key: string]: unknown;
+}
+
+export interface PersistedRun {
+  version: typeof RUN_VERSION;
+  runId: string;
+  runbook: string;
+  startedAt: string;
+  startedBy: string;
+  /** The runbook's steps when the run started; a resume needs the same steps in the same order. */
+  stepKinds: StepKind[];
+  status: RunStatus;
+  /** Why the run halted or stopped, for `status`. */
+  message?: string;
+  /** Where the run was announced (e.g. its Slack thread), so a resumed run threads under it. */
+  notice?: Record<string, string>;
+  plan: Plan;
+  snapshot: PersistedSnapshot;
+}
+
+export interface StateStore {
+  /** Where runs are kept, for messages. */
+  readonly location: string;
+  load(): Promise<PersistedRun | undefined>;
+  save(run: PersistedRun): Promise<void>;
+  appendJournal(entry: JournalEntry): Promise<void>;
+  readJournal(): Promise<JournalEntry[]>;
+  lock(request: LockRequest): Promise<RunLock>;
+  /** The current lock holder, if any, for `status`. */
+  lockHolder(): Promise<LockHolder | undefined>;
+  /** Moves the current run (snapshot and journal) aside, so a new run starts with a clean journal. */
+  archive(runId: string): Promise<void>;
+}
+
+export function localStateDir(loaded: LoadedRunbook): string {
+  const state = loaded.environment.state;
+  const dir = state && 'local' in state ? state.local.dir : '.cutover';
+  return join(resolve(dirname(loaded.environmentFile), dir), loaded.runbook.name);
+}
+
+/** The store the environment asks for. */
+export function openStateStore(loaded: LoadedRunbook): StateStore {
+  const state = loaded.environment.state;
+  if (state && 'kubernetes' in state) {
+    throw new InputError(
+      `${loaded.environmentFile}: state.kubernetes is not supported by this version of cutover; use state.local`,
+    );
+  }
+  return new LocalStateStore(localStateDir(loaded));
+}
+
+export function parseRun(text: string, source: string): PersistedRun {
+  let run: { version?: unknown };
+  try {
+    run = JSON.parse(text) as { version?: unknown };
+  } catch (error) {
+    throw new InputError(`${source}: not a cutover run file (${(error as Error).message})`);
+  }
+  if (run.version !== RUN_VERSION) {
+    throw new InputError(`${source}: expected version ${RUN_VERSION}, received ${String(run.version)}`);
+  }
+  return run as PersistedRun;
+}
+
+/** Journal lines; a torn last line (the process died mid-append) is left out. */
+export function parseJournal(text: string): JournalEntry[] {
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  return lines.flatMap((line, i) => {
+    try {
+      return [JSON.parse(line) as JournalEntry];
+    } catch (error) {
+      if (i === lines.length - 1) return [];
+      throw error;
+    }
+  });
+}
+
+export class LocalStateStore implements StateStore {
+  constructor(
+    readonly location: string,
+    private readonly lockOptions: FileLockOptions = {},
+  ) {}
+
+  private get snapshotFile(): string {
+    return join(this.location, 'snapshot.json');
+  }
+
+  private get journalFile(): string {
+    return join(this.location, 'journal.ndjson');
+  }
+
+  private get lockFile(): string {
+    return join(this.location, 'lock');
+  }
+
+  async load(): Promise<PersistedRun | undefined> {
+    const text = await readIfExists(this.snapshotFile);
+    return text === undefined ? undefined : parseRun(text, this.snapshotFile);
+  }
+
+  async save(run: PersistedRun): Promise<void> {
+    await mkdir(this.location, { recursive: true });
+    await writeFileAtomic(this.snapshotFile, `${JSON.stringify(run, null, 2)}\n`);
+  }
+
+  async appendJournal(entry: JournalEntry): Promise<void> {
+    await mkdir(this.location, { recursive: true });
+    const handle = await open(this.journalFile, 'a');
+    try {
+      await handle.appendFile(`${JSON.stringify(entry)}\n`);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async readJournal(): Promise<JournalEntry[]> {
+    const text = await readIfExists(this.journalFile);
+    return text === undefined ? [] : parseJournal(text);
+  }
+
+  async lock(request: LockRequest): Promise<RunLock> {
+    await mkdir(this.location, { recursive: true });
+    return acquireFileLock(this.lockFile, request, this.lockOptions);
+  }
+
+  lockHolder(): Promise<LockHolder | undefined> {
+    return readFileLock(this.lockFile);
+  }
+
+  async archive(runId: string): Promise<void> {
+    const target = join(this.location, 'runs', runId);
+    await mkdir(target, { recursive: true });
+    for (const file of [this.snapshotFile, this.journalFile]) {
+      await rename(file, join(target, basename(file))).catch((error: unknown) => {
+        if (errno(error) !== 'ENOENT') throw error;
+      });
+    }
+    await syncDir(this.location);
+  }
+}
