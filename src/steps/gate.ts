@@ -1,0 +1,73 @@
+// `gate:` steps: look, judge, look again after a pause, until the gate passes, fails for good, or its
+// deadline passes. The deadline is absolute and stored, so a resumed gate keeps the time it had left.
+// A failing gate halts with its evidence; whether traffic is then rolled back is the engine's call
+// (`onFailure`). Every outcome is recorded in the journal with what the gate saw.
+import path from 'node:path';
+import type { GateSpec, GateStep } from '../config/types.js';
+import { HaltError } from '../core/errors.js';
+import { formatDuration } from '../core/duration.js';
+import { alarmsCheck } from './gates/cloudwatch-alarms.js';
+import { commandCheck } from './gates/command.js';
+import { firstRunCheck } from './gates/cronjob-first-run.js';
+import { healthChecksCheck } from './gates/route53-health-checks.js';
+import { httpCheck } from './gates/http.js';
+import { kubernetesCheck } from './gates/kubernetes.js';
+import { pauseBefore } from './gates/poll.js';
+import type { GateCheck, Verdict } from './gates/types.js';
+import type { JsonValue, RunContext, StepExecutor, StepRuntime } from './types.js';
+
+export const gate: StepExecutor<GateStep> = async (rt) => {
+  const check = checkFor(rt.step.gate, rt.run);
+  // A crash-resume keeps the deadline; a resume after the gate halted gets a fresh one (a new attempt).
+  const attempt = typeof rt.progress.data.haltedAttempts === 'number' ? rt.progress.data.haltedAttempts + 1 : 1;
+  const until = await rt.deadline(attempt === 1 ? 'gate' : `gate-${attempt}`, rt.step.timeoutMs);
+  rt.run.reporter.waiting(`gate ${rt.label} (${rt.step.gate.type})`, until);
+  const { verdict, looks } = await lookUntilDecided(rt, check, until);
+  const record: Record<string, JsonValue> = { gate: rt.step.gate.type, status: verdict.status, summary: verdict.summary, looks, evidence: verdict.evidence };
+  await rt.run.journal.append({ type: 'gate', step: rt.index, message: `gate ${rt.label}: ${verdict.status}: ${verdict.summary}`, data: record });
+  if (verdict.status === 'pass') {
+    rt.run.reporter.info(`gate ${rt.label} passed: ${verdict.summary}`);
+    return record;
+  }
+  await rt.update({ haltedAttempts: attempt });
+  throw haltFor(rt, verdict, until);
+};
+
+/** The check of one gate type. Missing ports and bad settings are InputErrors, before anything is looked at. */
+export function checkFor(spec: GateSpec, run: RunContext): GateCheck {
+  const now = (): Date => run.clock.now();
+  switch (spec.type) {
+    case 'http':
+      return httpCheck(spec, now);
+    case 'cloudwatchAlarms':
+      return alarmsCheck(spec, run.ports.alarms);
+    case 'route53HealthChecks':
+      return healthChecksCheck(spec, run.ports.healthChecks);
+    case 'kubernetes':
+      return kubernetesCheck(spec, run.ports.workloads);
+    case 'command':
+      return commandCheck(spec, path.dirname(path.resolve(run.loaded.runbookFile)), now);
+    case 'cronjobFirstRun':
+      return firstRunCheck(run.plan, Object.values(run.outputs), run.ports.clusters);
+  }
+}
+
+async function lookUntilDecided(rt: StepRuntime<GateStep>, check: GateCheck, until: Date): Promise<{ verdict: Verdict; looks: number }> {
+  let previous: string | undefined;
+  for (let looks = 1; ; looks++) {
+    const verdict = await check.check(until, rt.signal);
+    if (verdict.status !== 'wait') return { verdict, looks };
+    // Say what the gate waits for when it changes, not at every look.
+    if (verdict.summary !== previous) rt.run.reporter.info(`gate ${rt.label}: ${verdict.summary}`);
+    previous = verdict.summary;
+    if (!(await pauseBefore(rt.run.clock, check.intervalMs, until, rt.signal))) return { verdict, looks };
+  }
+}
+
+function haltFor(rt: StepRuntime<GateStep>, verdict: Verdict, until: Date): HaltError {
+  const what =
+    verdict.status === 'fail'
+      ? `gate ${rt.label} failed: ${verdict.summary}`
+      : `gate ${rt.label} did not pass within ${formatDuration(rt.step.timeoutMs)} (deadline ${until.toISOString()}): ${verdict.summary}`;
+  return new HaltError(what, 'The evidence is in the run journal (`cutover status`). Fix the cause, then resume the run to look again.');
+}
