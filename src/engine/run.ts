@@ -246,7 +246,7 @@ class RunSession {
       inflight: this.inflight,
     };
     return createRunbookMachine(options.loaded, this.clock).provide({
-      actors: { runStep: stepActor(deps), rollback: rollbackActor },
+      actors: { runStep: stepActor(deps), rollback: rollbackActor(deps) },
     });
   }
 

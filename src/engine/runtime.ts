@@ -3,10 +3,10 @@
 // persisted and, after a restore, stale), so `progress` is always the live, persisted progress.
 import { fromPromise } from 'xstate';
 import type { ActorSystem } from 'xstate';
-import { HaltError } from '../core/errors.js';
 import { RUN_SYSTEM_ID, describeFailure } from '../machine/runbook.js';
 import type { RollbackInput, RunbookContext, RunbookEvent, StepInput, StepOutput } from '../machine/runbook.js';
 import { executorFor } from '../steps/index.js';
+import { rollbackTraffic } from '../steps/shift-traffic.js';
 import type { StepExecutors } from '../steps/index.js';
 import type { JsonValue, RunContext, StepRuntime } from '../steps/types.js';
 import type { Notices } from './notify.js';
@@ -98,10 +98,34 @@ export function stepActor(deps: StepActorDeps) {
   });
 }
 
-/** `onFailure: rollback` is accepted by the runbook schema; undoing steps is not part of this version. */
-export const rollbackActor = fromPromise<void, RollbackInput>(async ({ input }) => {
-  throw new HaltError(
-    `automatic rollback is not available in this version of cutover: nothing was undone after step ${input.failedStep + 1} failed`,
-    'Undo the steps done so far by hand, or fix the cause and resume to retry the failed step.',
-  );
-});
+/**
+ * `onFailure: rollback`: puts Route 53 weights back to what they were before the run (recorded by the
+ * first shift step), then the run halts with the original failure. CronJobs already moved stay on the
+ * target: moving them back is a reverse handoff the operator starts deliberately.
+ */
+async function rollback(deps: StepActorDeps, input: RollbackInput, root: RunRef, signal: AbortSignal): Promise<void> {
+  const context = root.getSnapshot().context;
+  const index = input.failedStep;
+  const step = deps.run.loaded.runbook.steps[index];
+  if (!step) return;
+  const progress = context.progress[index] ?? { status: 'failed' as const, deadlines: {}, data: {} };
+  // The failed step's runtime persists the rollback's deadlines with that step, so a restore keeps them.
+  const rt = createStepRuntime(deps, { index, step, label: `rollback after step ${index + 1}`, progress }, root, signal);
+  const restored = await rollbackTraffic(rt, context.progress.slice(0, index + 1));
+  const message = restored
+    ? `rollback: weights restored to their values before the run`
+    : 'rollback: no traffic step had changed weights, nothing to restore';
+  deps.run.reporter.info(message);
+  await deps.run.journal.append({ type: 'write', step: index, message, ...(restored ? { data: restored } : {}) });
+}
+
+/** The `rollback` actor, tracked like a step so the lock outlives it. */
+export function rollbackActor(deps: StepActorDeps) {
+  return fromPromise<void, RollbackInput>(({ input, system, signal }) => {
+    const running = rollback(deps, input, rootOf(system), signal);
+    deps.inflight.add(running);
+    const forget = () => deps.inflight.delete(running);
+    void running.then(forget, forget);
+    return running;
+  });
+}
