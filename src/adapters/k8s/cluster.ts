@@ -1,0 +1,149 @@
+// ClusterPort over client-node's BatchV1Api: the reads and the two merge-patch writes the handoff needs.
+import {
+  ApiException,
+  BatchV1Api,
+  PatchStrategy,
+  VersionApi,
+  setHeaderOptions,
+  type V1CronJob,
+  type V1Job,
+} from '@kubernetes/client-node';
+import type { ClusterConfig, Environment } from '../../config/types.js';
+import type { ClusterPort } from '../../core/ports.js';
+import type { CronJobRef, CronJobSelector, ObservedCronJob, ObservedJob } from '../../core/types.js';
+import { connectCluster, lazyConnection, type ClusterConnection } from './client.js';
+import { toObservedCronJob, toObservedJob } from './convert.js';
+import type { Operation } from './errors.js';
+import { lastScheduleTimePatch, suspendPatch } from './patches.js';
+import { callOptions, defaultRequestPolicy, listAll, pageParams, read, write, type RequestPolicy } from './request.js';
+
+export interface ClusterOptions {
+  policy?: RequestPolicy;
+  /** LIST page size: bounded responses even in namespaces with thousands of Jobs. */
+  pageSize?: number;
+}
+
+const DEFAULT_PAGE_SIZE = 250;
+
+interface Apis {
+  server: string;
+  batch: BatchV1Api;
+  version: VersionApi;
+}
+
+const mergePatch = (): ReturnType<typeof setHeaderOptions> => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export class KubernetesCluster implements ClusterPort {
+  private clients: { from: ClusterConnection; apis: Apis } | undefined;
+
+  private readonly policy: RequestPolicy;
+  private readonly pageSize: number;
+
+  constructor(
+    readonly name: string,
+    private readonly connection: () => Promise<ClusterConnection>,
+    options: ClusterOptions = {},
+  ) {
+    this.policy = options.policy ?? defaultRequestPolicy;
+    this.pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  }
+
+  private async apis(): Promise<Apis> {
+    const connection = await this.connection();
+    if (this.clients?.from !== connection) {
+      const { kubeConfig, server } = connection;
+      const apis = { server, batch: kubeConfig.makeApiClient(BatchV1Api), version: kubeConfig.makeApiClient(VersionApi) };
+      this.clients = { from: connection, apis };
+    }
+    return this.clients.apis;
+  }
+
+  private op(server: string, verb: string, resource: string, ref?: Partial<CronJobRef>): Operation {
+    return { cluster: this.name, server, verb, resource, group: resource === '/version' ? undefined : 'batch', ...ref };
+  }
+
+  async version(): Promise<string> {
+    const { server, version } = await this.apis();
+    const op = { cluster: this.name, server, verb: 'get', resource: '/version' };
+    const info = await read(op, this.policy, () => version.getCode(callOptions(this.policy)));
+    return info.gitVersion;
+  }
+
+  async listCronJobs(selector: CronJobSelector): Promise<ObservedCronJob[]> {
+    const perNamespace = await Promise.all(selector.namespaces.map((ns) => this.listCronJobsIn(ns, selector.labelSelector)));
+    return perNamespace.flat();
+  }
+
+  private async listCronJobsIn(namespace: string, labelSelector: string | undefined): Promise<ObservedCronJob[]> {
+    const { server, batch } = await this.apis();
+    const op = this.op(server, 'list', 'cronjobs', { namespace });
+    const items = await listAll<V1CronJob>((token) =>
+      read(op, this.policy, () =>
+        batch.listNamespacedCronJob(
+          { namespace, ...pageParams(this.pageSize, token), ...(labelSelector ? { labelSelector } : {}) },
+          callOptions(this.policy),
+        ),
+      ),
+    );
+    return items.map(toObservedCronJob);
+  }
+
+  async getCronJob(ref: CronJobRef): Promise<ObservedCronJob | undefined> {
+    const { server, batch } = await this.apis();
+    const op = this.op(server, 'get', 'cronjobs', ref);
+    const found = await read(op, this.policy, async () => {
+      try {
+        return await batch.readNamespacedCronJob({ name: ref.name, namespace: ref.namespace }, callOptions(this.policy));
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 404) return undefined;
+        throw error;
+      }
+    });
+    return found ? toObservedCronJob(found) : undefined;
+  }
+
+  async setSuspend(ref: CronJobRef, suspend: boolean): Promise<ObservedCronJob> {
+    const { server, batch } = await this.apis();
+    const op = this.op(server, 'patch', 'cronjobs', ref);
+    const stored = await write(op, () =>
+      batch.patchNamespacedCronJob(
+        { name: ref.name, namespace: ref.namespace, body: suspendPatch(suspend) },
+        callOptions(this.policy, mergePatch()),
+      ),
+    );
+    return toObservedCronJob(stored);
+  }
+
+  async setLastScheduleTime(ref: CronJobRef, time: string): Promise<ObservedCronJob> {
+    const { server, batch } = await this.apis();
+    const op = this.op(server, 'patch', 'cronjobs/status', ref);
+    const stored = await write(op, () =>
+      batch.patchNamespacedCronJobStatus(
+        { name: ref.name, namespace: ref.namespace, body: lastScheduleTimePatch(time) },
+        callOptions(this.policy, mergePatch()),
+      ),
+    );
+    return toObservedCronJob(stored);
+  }
+
+  async listJobs(namespace: string, ownerUid?: string): Promise<ObservedJob[]> {
+    const { server, batch } = await this.apis();
+    const op = this.op(server, 'list', 'jobs', { namespace });
+    const items = await listAll<V1Job>((token) =>
+      read(op, this.policy, () =>
+        batch.listNamespacedJob({ namespace, ...pageParams(this.pageSize, token) }, callOptions(this.policy)),
+      ),
+    );
+    // Ownership lives only in the controller ownerReference (no label to select on), so filter here.
+    const jobs = items.map(toObservedJob);
+    return ownerUid === undefined ? jobs : jobs.filter((job) => job.ownerUid === ownerUid);
+  }
+}
+
+/**
+ * The ClusterPort of one environment cluster. Nothing is read or dialled until the first call, so a plan
+ * that never touches a cluster does not need it reachable.
+ */
+export function createClusterPort(name: string, config: ClusterConfig, env: Environment, envFile: string): ClusterPort {
+  return new KubernetesCluster(name, lazyConnection(() => connectCluster(name, config, env, envFile)));
+}

@@ -1,0 +1,84 @@
+// WorkloadsPort over AppsV1Api, for `gate: kubernetes`: how many replicas each Deployment and StatefulSet
+// wants and how many are available on the target cluster.
+import { AppsV1Api, type V1Deployment, type V1StatefulSet } from '@kubernetes/client-node';
+import type { ClusterConfig, Environment } from '../../config/types.js';
+import type { WorkloadsPort } from '../../core/ports.js';
+import { connectCluster, lazyConnection, type ClusterConnection } from './client.js';
+import { callOptions, defaultRequestPolicy, listAll, pageParams, read, type RequestPolicy } from './request.js';
+
+type Workload = Awaited<ReturnType<WorkloadsPort['workloads']>>[number];
+
+const PAGE_SIZE = 250;
+
+interface AppsConnection {
+  server: string;
+  apps: AppsV1Api;
+}
+
+/** Desired replicas default to 1 when unset, as the API server defaults them. */
+export function deploymentWorkload(d: V1Deployment): Workload {
+  return {
+    kind: 'Deployment',
+    namespace: d.metadata?.namespace ?? '',
+    name: d.metadata?.name ?? '',
+    desired: d.spec?.replicas ?? 1,
+    available: d.status?.availableReplicas ?? 0,
+  };
+}
+
+export function statefulSetWorkload(s: V1StatefulSet): Workload {
+  return {
+    kind: 'StatefulSet',
+    namespace: s.metadata?.namespace ?? '',
+    name: s.metadata?.name ?? '',
+    desired: s.spec?.replicas ?? 1,
+    available: s.status?.availableReplicas ?? 0,
+  };
+}
+
+export class KubernetesWorkloads implements WorkloadsPort {
+  private clients: { from: ClusterConnection; apps: AppsConnection } | undefined;
+
+  constructor(
+    private readonly cluster: string,
+    private readonly connection: () => Promise<ClusterConnection>,
+    private readonly policy: RequestPolicy = defaultRequestPolicy,
+  ) {}
+
+  private async apps(): Promise<AppsConnection> {
+    const connection = await this.connection();
+    if (this.clients?.from !== connection) {
+      const apps = { server: connection.server, apps: connection.kubeConfig.makeApiClient(AppsV1Api) };
+      this.clients = { from: connection, apps };
+    }
+    return this.clients.apps;
+  }
+
+  async workloads(namespaces: string[], selector?: string): Promise<Workload[]> {
+    const perNamespace = await Promise.all(namespaces.map((ns) => this.inNamespace(ns, selector)));
+    return perNamespace.flat();
+  }
+
+  private async inNamespace(namespace: string, labelSelector: string | undefined): Promise<Workload[]> {
+    const { server, apps } = await this.apps();
+    const base = { namespace, ...(labelSelector ? { labelSelector } : {}) };
+    const op = (resource: string) => ({ cluster: this.cluster, server, verb: 'list', resource, group: 'apps', namespace });
+    const [deployments, statefulSets] = await Promise.all([
+      listAll<V1Deployment>((token) =>
+        read(op('deployments'), this.policy, () =>
+          apps.listNamespacedDeployment({ ...base, ...pageParams(PAGE_SIZE, token) }, callOptions(this.policy)),
+        ),
+      ),
+      listAll<V1StatefulSet>((token) =>
+        read(op('statefulsets'), this.policy, () =>
+          apps.listNamespacedStatefulSet({ ...base, ...pageParams(PAGE_SIZE, token) }, callOptions(this.policy)),
+        ),
+      ),
+    ]);
+    return [...deployments.map(deploymentWorkload), ...statefulSets.map(statefulSetWorkload)];
+  }
+}
+
+export function createWorkloadsPort(name: string, config: ClusterConfig, env: Environment, envFile: string): WorkloadsPort {
+  return new KubernetesWorkloads(name, lazyConnection(() => connectCluster(name, config, env, envFile)));
+}

@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPorts } from '../../src/adapters/index.js';
+import { loadRunbook } from '../../src/config/load.js';
+import { HaltError } from '../../src/core/errors.js';
+import { LAB_KUBE_VERSION, labAccountId, labRunbookPath } from '../support/lab.js';
+
+const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+beforeAll(() => {
+  process.env.AWS_ACCESS_KEY_ID = 'testing';
+  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+});
+afterAll(() => {
+  for (const [key, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+});
+
+describe('createPorts for the lab runbook', () => {
+  it('wires a cluster and a workloads port per environment cluster, reachable through the kubeconfig', async () => {
+    const loaded = await loadRunbook(labRunbookPath);
+    const ports = await createPorts(loaded);
+    expect(Object.keys(ports.clusters).sort()).toEqual(['blue', 'green']);
+    expect(Object.keys(ports.workloads).sort()).toEqual(['blue', 'green']);
+    expect(await ports.clusters.blue!.version()).toBe(LAB_KUBE_VERSION);
+    expect(await ports.clusters.green!.version()).toBe(LAB_KUBE_VERSION);
+    expect(await ports.workloads.green!.workloads(['kube-system'])).toEqual(expect.any(Array));
+    expect(ports.approvals.terminal).toBeDefined();
+    // config/lab.yaml has neither dns nor slack.
+    expect(ports.dns).toBeUndefined();
+    expect(ports.approvals.slack).toBeUndefined();
+  });
+
+  it('lets AWS calls through when the credentials belong to the pinned account', async () => {
+    const loaded = await loadRunbook(labRunbookPath);
+    expect(loaded.environment.aws?.accountId).toBe(labAccountId);
+    const ports = await createPorts(loaded);
+    await expect(ports.alarms!.alarmStates({ names: ['cutover-e2e-no-such-alarm'] })).resolves.toEqual([]);
+  });
+
+  it('refuses every AWS call when the credentials belong to another account', async () => {
+    const loaded = await loadRunbook(labRunbookPath);
+    loaded.environment.aws = { ...loaded.environment.aws!, accountId: '210987654321' };
+    const ports = await createPorts(loaded);
+    const alarms = ports.alarms!.alarmStates({ names: ['x'] });
+    await expect(alarms).rejects.toBeInstanceOf(HaltError);
+    await expect(alarms).rejects.toThrow(`AWS credentials belong to account ${labAccountId}`);
+    await expect(ports.healthChecks!.healthCheckStatus('abc')).rejects.toThrow('pins aws.accountId 210987654321');
+  });
+});
