@@ -41,14 +41,24 @@ export interface DnsPort {
   getChange(id: string): Promise<DnsChange>;
 }
 
+/** One approver's approval and when it was given (an approval may need several). */
+export interface Vote {
+  by: string;
+  at: string;
+}
+
 export type Decision =
-  | { outcome: 'approved'; by: string[]; at: string; link?: string }
-  | { outcome: 'rejected'; by: string; at: string; reason: string; link?: string };
+  | { outcome: 'approved'; by: string[]; at: string; link?: string; votes?: Vote[] }
+  | { outcome: 'rejected'; by: string; at: string; reason: string; link?: string; approvedBy?: string[]; votes?: Vote[] }
+  /** The deadline passed without enough approvals; `approvedBy` lists the approvals that did arrive. */
+  | { outcome: 'timeout'; at: string; approvedBy: string[]; link?: string; votes?: Vote[] };
 
 export interface ApprovalRequest {
   runId: string;
   stepIndex: number;
   stepName: string;
+  /** The runbook's question for the approvers (`approve.message`), shown as the title when given. */
+  message?: string;
   /** What has happened so far, the traffic split, gate evidence: shown to the approvers. */
   summary: string;
   /** What approving will do. */
@@ -64,7 +74,34 @@ export interface ApprovalRequest {
 }
 
 export interface ApprovalPort {
+  /** Resolves with the decision, `timeout` once `request.deadline` passes; rejects with the signal's reason. */
   requestApproval(request: ApprovalRequest, signal: AbortSignal): Promise<Decision>;
+  /**
+   * Checks credentials, channel, permissions and approvers without changing anything: a list of problems, empty
+   * when ready. `approvers` are those the runbook's steps name, besides the environment's defaults.
+   */
+  preflight?(context: { startedBy: string; approvers: string[] }): Promise<string[]>;
+}
+
+/** Where a run's progress is announced (the Slack channel): one parent message per run, steps threaded under it. */
+export interface RunNotice {
+  runId: string;
+  runbook: string;
+  environment: string;
+  from: string;
+  to: string;
+  startedBy: string;
+  /** What an earlier `runStarted` of this run remembered, so a resumed run threads under the same message. */
+  resume?: Record<string, string>;
+  /** Persists where the parent message lives (the engine stores it with the run). */
+  remember(data: Record<string, string>): Promise<void>;
+}
+
+export interface RunNotifier {
+  runStarted(run: RunNotice): Promise<void>;
+  stepStarted(index: number, label: string): Promise<void>;
+  stepFinished(index: number, label: string, outcome: 'done' | 'failed', detail?: string): Promise<void>;
+  runFinished(outcome: 'succeeded' | 'halted' | 'failed', detail?: string): Promise<void>;
 }
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
@@ -87,6 +124,21 @@ export interface WorkloadsPort {
   >;
 }
 
+export interface ScriptedVerdict {
+  status: 'pass' | 'wait' | 'fail';
+  summary: string;
+}
+
+/**
+ * Gate health scripted by the sandbox. A gate step asks it before looking for itself: a verdict replaces the
+ * gate's own look (an http or command gate must never reach a real system from a rehearsal); undefined means
+ * "not scripted", and the gate looks through the run's (simulated) ports as usual.
+ */
+export interface ScriptedGatesPort {
+  /** `label` is the gate step's label (its name, else its default label), `type` the gate type. */
+  verdict(label: string, type: string, startedAt: Date, now: Date): ScriptedVerdict | undefined;
+}
+
 /** Every port a run may use; absent ones are refused at validation when a step needs them. */
 export interface Ports {
   clusters: Record<string, ClusterPort>;
@@ -95,4 +147,8 @@ export interface Ports {
   alarms?: AlarmsPort;
   healthChecks?: HealthChecksPort;
   workloads: Record<string, WorkloadsPort>;
+  /** Announces run and step progress (Slack thread); absent when the environment has no `slack` section. */
+  notifier?: RunNotifier;
+  /** Present only in sandbox runs: gate health as the rehearsal's script says. */
+  scriptedGates?: ScriptedGatesPort;
 }
