@@ -55,9 +55,13 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** Locks that never expire (the in-memory store's) say nothing about expiry. */
+const NEVER = Date.UTC(10_000, 0, 1);
+
 function describeHolder(holder: LockHolder): string {
   const pid = holder.pid !== undefined ? ` (pid ${holder.pid})` : '';
-  return `${holder.holder}${pid} since ${holder.since}`;
+  const expires = Date.parse(holder.expiresAt) < NEVER ? ` (expires ${holder.expiresAt})` : '';
+  return `${holder.holder}${pid} since ${holder.since}${expires}`;
 }
 
 /** Why the lock may be taken over, or undefined while its holder is alive and renewing. */

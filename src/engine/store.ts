@@ -8,8 +8,12 @@
 //   <state dir>/<runbook name>/runs/<runId>/    finished runs, moved aside when a new run starts
 // The state dir is `state.local.dir` of the environment file, relative to that file like every other
 // path there; without a `state` section it is `.cutover` beside the environment file.
+// With `state.kubernetes`, the same run lives in ConfigMaps and a Lease of that namespace on that cluster
+// (src/adapters/k8s/state-store.ts).
 import { mkdir, open, rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+// Pure naming only (no client): the Kubernetes store module itself is imported when first used.
+import { stateLocation } from '../adapters/k8s/state-objects.js';
 import type { LoadedRunbook, StepKind } from '../config/types.js';
 import { InputError } from '../core/errors.js';
 import type { RunbookContext } from '../machine/runbook.js';
@@ -71,12 +75,39 @@ export function localStateDir(loaded: LoadedRunbook): string {
 /** The store the environment asks for. */
 export function openStateStore(loaded: LoadedRunbook): StateStore {
   const state = loaded.environment.state;
-  if (state && 'kubernetes' in state) {
-    throw new InputError(
-      `${loaded.environmentFile}: state.kubernetes is not supported by this version of cutover; use state.local`,
-    );
-  }
+  if (state && 'kubernetes' in state) return kubernetesStateStore(loaded, state.kubernetes);
   return new LocalStateStore(localStateDir(loaded));
+}
+
+/**
+ * The Kubernetes store lives with the Kubernetes adapter (the only code that speaks to API servers); it is
+ * loaded on first use, so runs kept in a local folder never load the Kubernetes client.
+ */
+function kubernetesStateStore(loaded: LoadedRunbook, where: { cluster: string; namespace: string }): StateStore {
+  const { cluster, namespace } = where;
+  if (!(cluster in loaded.environment.clusters)) {
+    throw new InputError(`invalid state in ${loaded.environmentFile}`, [
+      {
+        file: loaded.environmentFile,
+        path: 'state.kubernetes.cluster',
+        message: `unknown cluster "${cluster}"; expected one of: ${Object.keys(loaded.environment.clusters).join(', ')}`,
+      },
+    ]);
+  }
+  let opened: Promise<StateStore> | undefined;
+  const open = (): Promise<StateStore> =>
+    (opened ??= import('../adapters/k8s/state-store.js').then((m) => m.openKubernetesStateStore(loaded)));
+  return {
+    // Known before anything is dialled; the same text the store itself reports.
+    location: stateLocation({ cluster, namespace, runbook: loaded.runbook.name }),
+    load: async () => (await open()).load(),
+    save: async (run) => (await open()).save(run),
+    appendJournal: async (entry) => (await open()).appendJournal(entry),
+    readJournal: async () => (await open()).readJournal(),
+    lock: async (request) => (await open()).lock(request),
+    lockHolder: async () => (await open()).lockHolder(),
+    archive: async (runId) => (await open()).archive(runId),
+  };
 }
 
 export function parseRun(text: string, source: string): PersistedRun {
