@@ -6,7 +6,8 @@
 // expiry (another host, a frozen process). Even a stale lock is taken only when the operator asks
 // (`--steal-lock`): they are the one who knows the other run is really gone.
 import { open, stat, unlink } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
+import { currentUser } from '../core/identity.js';
 import { HaltError } from '../core/errors.js';
 import { errno, readIfExists, writeFileAtomic } from './files.js';
 
@@ -158,7 +159,7 @@ export async function acquireFileLock(file: string, request: LockRequest, option
 
 function newHolder(options: FileLockOptions, host: string, since: Date, ttlMs: number): LockHolder {
   return {
-    holder: `${options.user ?? userInfo().username}@${host}`,
+    holder: `${options.user ?? currentUser()}@${host}`,
     host,
     pid: options.pid ?? process.pid,
     since: since.toISOString(),

@@ -7,7 +7,8 @@
 //
 // Expiry is judged on this machine's clock against the holder's renewTime: hosts whose clocks disagree by
 // more than a small part of the lease duration should not share a runbook (see docs/safety.md).
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
+import { currentUser } from '../../core/identity.js';
 import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { ApiError, HaltError } from '../../core/errors.js';
 import { DEFAULT_LOCK_TTL_MS, lockRefusal, staleReason } from '../../engine/lock.js';
@@ -183,14 +184,6 @@ export class LeaseLock implements RunLock {
   }
 }
 
-/** A Job's container user often has no passwd entry, where userInfo() throws: fall back to $USER. */
-function currentUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
-}
 
 interface Attempt {
   target: LeaseTarget;
