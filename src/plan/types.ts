@@ -95,6 +95,8 @@ export interface Plan {
   observedAt: string;
   /** sha256 over the parts of the observation that execute depends on; a stale plan is refused. */
   fingerprint: string;
+  /** Server versions of the source and target clusters as observed (shown in the plan's header). */
+  versions?: { source?: string; target?: string };
   cronJobs: CronJobPlanEntry[];
   steps: StepPlanEntry[];
   messages: PlanMessage[];

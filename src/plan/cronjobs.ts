@@ -1,0 +1,252 @@
+// One CronJob of the plan: how both copies stand, what execute will do with it, and what the operator
+// should know first. Pure.
+import type { CronJobsSection } from '../config/types.js';
+import { formatDuration } from '../core/duration.js';
+import type { CronJobRef, ManagedBy, ObservedCronJob, ObservedJob } from '../core/types.js';
+import { refKey } from '../core/types.js';
+import { latestTick, nextTicks, ticksBetween, validateSchedule } from './schedule.js';
+import type { CronJobAction, CronJobPlanEntry, CronJobSide, PlanMessage, Severity, SpecDifference } from './types.js';
+
+/** How many upcoming ticks the plan shows per CronJob. */
+export const NEXT_TICKS = 3;
+/** A handoff without a drain takes a few seconds; ticks this close may fall inside it. */
+export const HANDOFF_ESTIMATE_MS = 30_000;
+const MOVING: ReadonlySet<CronJobAction> = new Set(['move', 'suspend-target-then-move']);
+
+export interface CronJobInput {
+  ref: CronJobRef;
+  source: ObservedCronJob;
+  target?: ObservedCronJob;
+  /** Unfinished Jobs whose controller is the source copy / the target copy. */
+  sourceActive: ObservedJob[];
+  targetActive: ObservedJob[];
+}
+
+export interface CronJobSettings {
+  now: Date;
+  from: string;
+  to: string;
+  cronjobs: CronJobsSection;
+}
+
+export function planCronJob(input: CronJobInput, settings: CronJobSettings): CronJobPlanEntry {
+  const { source, target } = input;
+  const notes = new Notes(refKey(input.ref));
+  const scheduleOk = checkSchedules(input, notes);
+  const action = chooseAction(input, scheduleOk, settings, notes);
+  const differences = target ? specDifferences(source, target) : [];
+  for (const d of differences) notes.add('warning', 'spec-differs', differenceMessage(d, settings));
+  const ticks = scheduleOk ? ticksOf(source, settings.now) : { nextTicks: [] };
+  if (MOVING.has(action)) {
+    if (scheduleOk) noteTickInWindow(input, settings, notes);
+    noteRunOnce(input, settings, ticks.latestTick, notes);
+  }
+  noteRunningJobs(input, action, settings, notes);
+  noteManagedBy(input, settings, notes);
+  return {
+    kind: 'cronjob',
+    ref: { namespace: input.ref.namespace, name: input.ref.name },
+    action,
+    schedule: source.schedule,
+    ...(source.timeZone !== undefined ? { timeZone: source.timeZone } : {}),
+    source: sideOf(source, input.sourceActive),
+    target: sideOf(target, input.targetActive),
+    differences,
+    ...ticks,
+    messages: notes.list,
+  };
+}
+
+class Notes {
+  readonly list: PlanMessage[] = [];
+  constructor(private readonly subject: string) {}
+  add(severity: Severity, code: string, message: string): void {
+    this.list.push({ severity, code, message, subject: this.subject });
+  }
+}
+
+export function sideOf(copy: ObservedCronJob | undefined, active: ObservedJob[]): CronJobSide {
+  if (!copy) return { present: false, activeJobs: [] };
+  return {
+    present: true,
+    suspend: copy.suspend,
+    uid: copy.uid,
+    ...(copy.lastScheduleTime !== undefined ? { lastScheduleTime: copy.lastScheduleTime } : {}),
+    activeJobs: active.map((job) => job.name).sort(),
+  };
+}
+
+function ticksOf(source: ObservedCronJob, now: Date): Pick<CronJobPlanEntry, 'nextTicks' | 'latestTick'> {
+  const next = nextTicks(source.schedule, source.timeZone, now, NEXT_TICKS).map((t) => t.toISOString());
+  const latest = latestTick(source.schedule, source.timeZone, now);
+  return { nextTicks: next, ...(latest ? { latestTick: latest.toISOString() } : {}) };
+}
+
+/** Both copies' schedules must be ones the controller runs and cutover can compute ticks for. */
+function checkSchedules(input: CronJobInput, notes: Notes): boolean {
+  let ok = true;
+  for (const [side, copy] of [['source', input.source], ['target', input.target]] as const) {
+    const problem = copy ? validateSchedule(copy.schedule, copy.timeZone) : undefined;
+    if (problem === undefined) continue;
+    notes.add('error', 'invalid-schedule', `${side} copy: ${problem}`);
+    ok = false;
+  }
+  return ok;
+}
+
+function chooseAction(input: CronJobInput, scheduleOk: boolean, settings: CronJobSettings, notes: Notes): CronJobAction {
+  const { source, target } = input;
+  if (!target) {
+    notes.add(
+      'error',
+      'missing-on-target',
+      `not found on the target cluster ${settings.to}: create it there (suspended) before the cutover, or add ` +
+        `${refKey(input.ref)} to cronjobs.exclude to leave it on ${settings.from}`,
+    );
+    return 'blocked';
+  }
+  if (!scheduleOk) return 'blocked';
+  if (!source.suspend && !target.suspend) {
+    notes.add('warning', 'enabled-on-both', enabledOnBothMessage(input, settings));
+    return 'suspend-target-then-move';
+  }
+  if (source.suspend && !target.suspend) {
+    notes.add('info', 'already-moved', `suspended on ${settings.from} and enabled on ${settings.to}: already moved; execute only verifies it`);
+    return 'already-moved';
+  }
+  if (source.suspend) {
+    notes.add(
+      'warning',
+      'suspended-on-both',
+      `suspended on both clusters: nothing runs now. Execute resumes it on ${settings.to}, as after an ` +
+        `interrupted handoff; if it is paused on purpose, add ${refKey(input.ref)} to cronjobs.exclude`,
+    );
+  }
+  return 'move';
+}
+
+function enabledOnBothMessage(input: CronJobInput, settings: CronJobSettings): string {
+  const running = input.targetActive.length > 0 ? ` (running on ${settings.to} now: ${jobList(input.targetActive)})` : '';
+  return (
+    `enabled on BOTH ${settings.from} and ${settings.to}: every tick runs twice right now${running}. ` +
+    `Execute suspends the ${settings.to} copy first, then moves it as usual`
+  );
+}
+
+const unset = (value: string | number | undefined): string => (value === undefined ? '(unset)' : String(value));
+
+function specDifferences(source: ObservedCronJob, target: ObservedCronJob): SpecDifference[] {
+  const pairs: [SpecDifference['field'], string, string][] = [
+    ['schedule', source.schedule, target.schedule],
+    ['timeZone', unset(source.timeZone), unset(target.timeZone)],
+    ['images', source.images.join(', '), target.images.join(', ')],
+    ['concurrencyPolicy', source.concurrencyPolicy, target.concurrencyPolicy],
+    ['startingDeadlineSeconds', unset(source.startingDeadlineSeconds), unset(target.startingDeadlineSeconds)],
+  ];
+  return pairs.filter(([, s, t]) => s !== t).map(([field, s, t]) => ({ field, source: s, target: t }));
+}
+
+function differenceMessage(d: SpecDifference, settings: CronJobSettings): string {
+  const base = `${d.field} differs: ${settings.from} has ${d.source}, ${settings.to} has ${d.target}`;
+  if (d.field === 'schedule' || d.field === 'timeZone') {
+    return `${base}; after the move it runs on the ${settings.to} copy's ${d.field}, and the baseline is computed from it`;
+  }
+  return `${base}; after the move the ${settings.to} copy's spec applies`;
+}
+
+/** The window in which a tick would fall between "suspended on source" and "resumed on target". */
+function handoffWindowMs(input: CronJobInput, settings: CronJobSettings): { ms: number; drains: boolean } {
+  const drains = input.sourceActive.length > 0 && settings.cronjobs.running === 'wait';
+  return { ms: drains ? settings.cronjobs.drainTimeoutMs : HANDOFF_ESTIMATE_MS, drains };
+}
+
+function noteTickInWindow(input: CronJobInput, settings: CronJobSettings, notes: Notes): void {
+  const { ms, drains } = handoffWindowMs(input, settings);
+  const { source } = input;
+  const until = new Date(settings.now.getTime() + ms);
+  const [tick] = ticksBetween(source.schedule, source.timeZone, settings.now, until, 1);
+  if (!tick) return;
+  const inMs = tick.getTime() - settings.now.getTime();
+  const outcome =
+    settings.cronjobs.missedRuns === 'skip'
+      ? 'runs on neither cluster (missedRuns: skip)'
+      : `runs once, late, on ${settings.to} when it resumes (missedRuns: run-once)`;
+  notes.add(
+    'warning',
+    'tick-in-window',
+    `tick ${tick.toISOString()} (in ${formatDuration(inMs)}) falls within the estimated handoff window of ` +
+      `${formatDuration(ms)}${drains ? ' (the drain of its running Jobs)' : ''}; a tick that falls while both copies ` +
+      `are suspended ${outcome}`,
+  );
+}
+
+function noteRunOnce(input: CronJobInput, settings: CronJobSettings, latest: string | undefined, notes: Notes): void {
+  if (settings.cronjobs.missedRuns !== 'run-once') return;
+  const last = input.source.lastScheduleTime;
+  if (last === undefined) {
+    notes.add('info', 'run-once', `missedRuns: run-once, but ${settings.from} never ran it: nothing to hand over, so ${settings.to} starts at its next tick`);
+    return;
+  }
+  if (latest !== undefined && Date.parse(latest) > Date.parse(last)) {
+    notes.add(
+      'warning',
+      'run-once',
+      `missedRuns: run-once: ${settings.to} starts a Job at once when resumed, for tick ${latest}, which ` +
+        `${settings.from} has not run (its last run was ${last})`,
+    );
+    return;
+  }
+  notes.add(
+    'info',
+    'run-once',
+    `missedRuns: run-once: the baseline is ${settings.from}'s last run ${last}; a tick that falls during the ` +
+      `handoff runs once on ${settings.to} when it resumes, and no tick up to ${last} runs again`,
+  );
+}
+
+function noteRunningJobs(input: CronJobInput, action: CronJobAction, settings: CronJobSettings, notes: Notes): void {
+  if (input.sourceActive.length === 0 || !MOVING.has(action)) return;
+  const jobs = jobList(input.sourceActive);
+  const { running, drainTimeoutMs } = settings.cronjobs;
+  const message =
+    running === 'wait'
+      ? `running on ${settings.from}: ${jobs}; execute suspends the source, then waits up to ` +
+        `${formatDuration(drainTimeoutMs)} (cronjobs.drainTimeout) for them to finish before resuming ${settings.to}`
+      : `running on ${settings.from}: ${jobs}; with running: ignore they will not be waited for, so ${settings.to} ` +
+        'may start its next tick while they still run (concurrencyPolicy holds per cluster only)';
+  notes.add('warning', 'running-job', message);
+}
+
+const SYNC_ADVICE: Record<ManagedBy, string> = {
+  helm: 'do not run helm upgrade / helmfile apply during the cutover, and set suspend in the chart values',
+  argocd: 'disable auto-sync of its Argo CD application (argocd app set <app> --sync-policy none)',
+  flux: 'suspend its Flux object (flux suspend helmrelease|kustomization <name>)',
+};
+
+function noteManagedBy(input: CronJobInput, settings: CronJobSettings, notes: Notes): void {
+  const { source, target } = input;
+  if (source.managedBy) {
+    notes.add(
+      'warning',
+      'managed-by',
+      `the ${settings.from} copy is managed by ${source.managedBy}: its next sync may set suspend: false again ` +
+        `and run every tick on both clusters; ${SYNC_ADVICE[source.managedBy]}`,
+    );
+  }
+  if (target?.managedBy) {
+    notes.add(
+      'warning',
+      'managed-by',
+      `the ${settings.to} copy is managed by ${target.managedBy}: its next sync may suspend it again after the ` +
+        `move; ${SYNC_ADVICE[target.managedBy]}`,
+    );
+  }
+}
+
+const MAX_NAMED_JOBS = 5;
+
+function jobList(jobs: ObservedJob[]): string {
+  const names = jobs.map((j) => j.name).sort();
+  const shown = names.slice(0, MAX_NAMED_JOBS).join(', ');
+  return names.length > MAX_NAMED_JOBS ? `${shown} and ${names.length - MAX_NAMED_JOBS} more` : shown;
+}
