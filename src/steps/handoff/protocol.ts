@@ -1,0 +1,210 @@
+// The handoff of one CronJob from the source cluster to the target cluster. Each round reads both copies
+// and takes the one action their state calls for, so a run resumed after a crash at any point, or a sync
+// that re-enables the source halfway, lands on the right next action without trusting remembered state:
+//
+//   source  target
+//   enabled enabled    guard: suspend the target first (every tick is running twice right now)
+//   enabled suspended  suspend the source (after letting an imminent tick run there), confirm by a read
+//   susp.   suspended  drain the source's running Jobs, baseline the target, re-check, resume the target
+//   susp.   enabled    verify: no target Job for a tick the source already ran; done
+//
+// The target is enabled only at the end of the third row, right after a fresh read showed the source
+// suspended, so cutover never makes both copies enabled at once.
+import { HaltError } from '../../core/errors.js';
+import type { CronJobRef } from '../../core/types.js';
+import { refKey } from '../../core/types.js';
+import { formatDuration } from '../../core/duration.js';
+import { ensureBaseline } from './baseline.js';
+import type { HandoffContext } from './context.js';
+import { drainSource, unfinishedSourceJobs } from './drain.js';
+import { quietStart } from './order.js';
+import { PHASES, type CronJobProgress, type HandoffPhase } from './progress.js';
+import { kubeTime, toMs } from './ticks.js';
+import { verifyHandoff } from './verify.js';
+import { enableTarget, readBoth, readCronJob, suspendConfirmed, type Pair } from './writes.js';
+
+export interface HandoffOutcome {
+  ref: CronJobRef;
+  result: 'moved' | 'already-moved';
+  progress: CronJobProgress;
+}
+
+type Next = Pair | 'done';
+
+const rank = (phase: HandoffPhase): number => PHASES.indexOf(phase);
+
+export async function handOff(ctx: HandoffContext, ref: CronJobRef): Promise<HandoffOutcome> {
+  return new Handoff(ctx, ref).run();
+}
+
+class Handoff {
+  private readonly key: string;
+  private sourceSeenSuspended: boolean;
+  private reenabled: number;
+
+  constructor(
+    private readonly ctx: HandoffContext,
+    private readonly ref: CronJobRef,
+  ) {
+    this.key = refKey(ref);
+    const hint = ctx.progress(ref);
+    this.sourceSeenSuspended = rank(hint.phase) >= rank('source-suspended');
+    this.reenabled = hint.reenabled ?? 0;
+  }
+
+  async run(): Promise<HandoffOutcome> {
+    let pair = await readBoth(this.ctx, this.ref);
+    await this.begin(pair);
+    const maxRounds = 8 + 4 * this.ctx.timing.maxReenables;
+    for (let round = 1; round <= maxRounds; round += 1) {
+      // Between rounds both copies are in a state the next run can pick up: stop there when asked to.
+      this.ctx.signal.throwIfAborted();
+      const next = await this.advance(pair);
+      if (next === 'done') return this.outcome();
+      pair = next;
+    }
+    throw new HaltError(
+      `The handoff of ${this.key} did not settle after ${maxRounds} rounds: the copies keep changing under it.`,
+      'Run `cutover plan` to see both copies, stop whatever changes them, then re-run `cutover execute` to resume.',
+    );
+  }
+
+  private advance(pair: Pair): Promise<Next> {
+    if (!pair.source.suspend && !pair.target.suspend) return this.guardTarget(pair);
+    if (!pair.source.suspend) return this.suspendSource(pair);
+    this.sourceSeenSuspended = true;
+    if (!pair.target.suspend) return this.verify();
+    return this.moveWhileBothSuspended(pair);
+  }
+
+  /** Remembers, before any write, what verify needs to tell this handoff's Jobs from older ones. */
+  private async begin(pair: Pair): Promise<void> {
+    if (this.ctx.progress(this.ref).startedAt !== undefined) return;
+    const foundMoved = pair.source.suspend && !pair.target.suspend;
+    await this.ctx.record(this.ref, {
+      phase: 'pending',
+      startedAt: this.ctx.clock.now().toISOString(),
+      targetLastBefore: pair.target.lastScheduleTime ?? '',
+      ...(foundMoved ? { foundMoved } : {}),
+    });
+  }
+
+  private async guardTarget(pair: Pair): Promise<Next> {
+    const { ctx } = this;
+    await ctx.journal('warning', `${this.key}: enabled on both ${ctx.source.name} and ${ctx.target.name}; suspending the target first`, {
+      ref: this.key,
+      source: ctx.source.name,
+      target: ctx.target.name,
+    });
+    ctx.reporter.warn(`${this.key}: enabled on both clusters, suspending it on ${ctx.target.name} first`);
+    await suspendConfirmed(ctx, 'target', pair.target);
+    await ctx.record(this.ref, { phase: 'target-suspended', targetGuarded: true });
+    // Only now, with the target safe, may a re-enabled source halt the handoff.
+    await this.noteReenabled(pair);
+    return readBoth(ctx, this.ref);
+  }
+
+  private async suspendSource(pair: Pair): Promise<Next> {
+    await this.noteReenabled(pair);
+    // After waiting out a tick, both copies are read again: the wait may have changed either one.
+    if (await this.letImminentTickRun(pair)) return readBoth(this.ctx, this.ref);
+    await suspendConfirmed(this.ctx, 'source', pair.source);
+    this.sourceSeenSuspended = true;
+    await this.ctx.record(this.ref, { phase: 'source-suspended' });
+    this.ctx.reporter.info(`${this.key}: suspended on ${this.ctx.source.name} (confirmed)`);
+    return readBoth(this.ctx, this.ref);
+  }
+
+  private async letImminentTickRun(pair: Pair): Promise<boolean> {
+    const { ctx } = this;
+    const now = ctx.clock.now();
+    const { at, tick } = quietStart(pair.source.schedule, pair.source.timeZone, now, ctx.timing);
+    if (!tick) return false;
+    const away = formatDuration(tick.getTime() - now.getTime());
+    await ctx.journal('wait', `${this.key}: next tick ${kubeTime(tick)} is ${away} away; letting it run on ${ctx.source.name} first`, {
+      ref: this.key,
+      tick: tick.toISOString(),
+      until: at.toISOString(),
+    });
+    ctx.reporter.waiting(`${this.key}: tick ${kubeTime(tick)} to run on ${ctx.source.name} before the handoff`, at);
+    await ctx.clock.sleep(at.getTime() - now.getTime(), ctx.signal);
+    return true;
+  }
+
+  private async moveWhileBothSuspended(pair: Pair): Promise<Next> {
+    const { ctx } = this;
+    const drain = await drainSource(ctx, pair.source);
+    await ctx.record(this.ref, { phase: 'drained', drain });
+    const fresh = await readBoth(ctx, this.ref);
+    if (!fresh.source.suspend || !fresh.target.suspend) return fresh;
+    const baselined = await ensureBaseline(ctx, fresh.source, fresh.target);
+    await ctx.record(this.ref, { phase: 'baselined', baseline: baselined.baseline ?? '', baselineReason: baselined.reason });
+    ctx.reporter.info(`${this.key}: target baseline ${baselined.baseline ?? 'none'} (${baselined.reason})`);
+    if (await this.resumeTarget()) {
+      await ctx.record(this.ref, { phase: 'resumed' });
+      ctx.reporter.info(`${this.key}: resumed on ${ctx.target.name}`);
+      await ctx.clock.sleep(ctx.timing.verifySettleMs, ctx.signal);
+    }
+    return readBoth(ctx, this.ref);
+  }
+
+  /**
+   * Enables the target, only after a read made right before shows the source still suspended (a GitOps
+   * sync may have re-enabled it since) and no new source Job running. The baseline is checked again
+   * here: a tick that passed since it was written would otherwise start on the target at once.
+   */
+  private async resumeTarget(): Promise<boolean> {
+    const { ctx } = this;
+    const source = await readCronJob(ctx, 'source', this.ref);
+    if (!source.suspend) return false;
+    if (ctx.policy.running === 'wait' && (await unfinishedSourceJobs(ctx, source)).length > 0) {
+      await ctx.journal('drift', `${this.key}: a Job started on ${ctx.source.name} after the drain; draining again`, { ref: this.key });
+      return false;
+    }
+    const target = await readCronJob(ctx, 'target', this.ref);
+    if (!target.suspend) return false;
+    const rechecked = await ensureBaseline(ctx, source, target);
+    if (rechecked.wrote) {
+      await ctx.record(this.ref, { baseline: rechecked.baseline ?? '', baselineReason: rechecked.reason });
+    }
+    await enableTarget(ctx, rechecked.target);
+    return true;
+  }
+
+  private async verify(): Promise<Next> {
+    const { ctx } = this;
+    const floor = toMs(ctx.progress(this.ref).targetLastBefore);
+    const verdict = await verifyHandoff(ctx, this.ref, floor);
+    if (verdict.outcome === 'source-enabled') return verdict.pair;
+    await ctx.record(this.ref, { phase: 'verified', finishedAt: ctx.clock.now().toISOString() });
+    ctx.reporter.info(`${this.key}: verified: suspended on ${ctx.source.name}, running on ${ctx.target.name}`);
+    return 'done';
+  }
+
+  /** A source copy found enabled after it had been suspended was re-enabled by someone else. */
+  private async noteReenabled(pair: Pair): Promise<void> {
+    if (!this.sourceSeenSuspended) return;
+    const { ctx } = this;
+    this.sourceSeenSuspended = false;
+    this.reenabled += 1;
+    const by = pair.source.managedBy ? ` (managed by ${pair.source.managedBy})` : '';
+    await ctx.record(this.ref, { reenabled: this.reenabled });
+    await ctx.journal('drift', `${this.key}: the source copy on ${ctx.source.name} was enabled again${by}`, {
+      ref: this.key,
+      cluster: ctx.source.name,
+      times: this.reenabled,
+    });
+    ctx.reporter.warn(`${this.key}: enabled again on ${ctx.source.name}${by}; suspending it again before any resume`);
+    if (this.reenabled > ctx.timing.maxReenables) {
+      throw new HaltError(
+        `${this.key}: the source copy on ${ctx.source.name} was enabled again ${this.reenabled} times during its handoff${by}.`,
+        'Pause the sync that re-applies it (or set suspend: true in its source of truth), then re-run `cutover execute` to resume.',
+      );
+    }
+  }
+
+  private outcome(): HandoffOutcome {
+    const progress = this.ctx.progress(this.ref);
+    return { ref: this.ref, result: progress.foundMoved ? 'already-moved' : 'moved', progress };
+  }
+}

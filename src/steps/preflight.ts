@@ -1,0 +1,83 @@
+// Step `preflight`: checks, without writing anything, that the run can do what the plan says:
+//   - both clusters answer (their version) with the run's credentials;
+//   - the plan has no blocked CronJob (each is refused with its reason);
+//   - every CronJob of the plan is still there on both clusters; one recreated since the plan, or whose
+//     suspend state changed, is journaled as drift (the handoff reads both copies again anyway).
+// Permissions: reading each CronJob proves `get`; the `patch` on cronjobs and cronjobs/status is only
+// proven by the handoff's first write. A ClusterPort `canI` (SelfSubjectAccessReview) would let this step
+// check it up front. The AWS account pin (environment aws.accountId) is checked where the ports are
+// created, since steps never talk to AWS directly.
+import type { PreflightStep } from '../config/types.js';
+import { HaltError } from '../core/errors.js';
+import type { ClusterPort } from '../core/ports.js';
+import { refKey, type ObservedCronJob } from '../core/types.js';
+import type { CronJobPlanEntry, CronJobSide } from '../plan/types.js';
+import { clusterPort, movableEntries, refuseBlocked } from './handoff/plan.js';
+import { runPool } from './handoff/pool.js';
+import type { JsonValue, StepExecutor, StepRuntime } from './types.js';
+
+interface Sighting {
+  entry: CronJobPlanEntry;
+  source?: ObservedCronJob;
+  target?: ObservedCronJob;
+}
+
+export const preflight: StepExecutor<PreflightStep> = async (rt) => {
+  const { plan, ports, reporter } = rt.run;
+  refuseBlocked(plan);
+  const source = clusterPort(ports, plan.from, 'source');
+  const target = clusterPort(ports, plan.to, 'target');
+  const [sourceVersion, targetVersion] = await Promise.all([source.version(), target.version()]);
+  reporter.info(`${source.name} answers (${sourceVersion}), ${target.name} answers (${targetVersion})`);
+  const entries = movableEntries(plan);
+  const concurrency = Math.max(1, rt.run.loaded.runbook.cronjobs.concurrency);
+  const sightings = await runPool(entries, concurrency, (entry) => sight(source, target, entry));
+  refuseMissing(source, target, sightings);
+  const drifted = await journalDrift(rt, sightings);
+  reporter.info(`${entries.length} CronJob(s) present on both clusters${drifted > 0 ? `, ${drifted} changed since the plan` : ''}`);
+  return { sourceVersion, targetVersion, cronJobs: entries.length, drifted } satisfies Record<string, JsonValue>;
+};
+
+async function sight(source: ClusterPort, target: ClusterPort, entry: CronJobPlanEntry): Promise<Sighting> {
+  const [onSource, onTarget] = await Promise.all([source.getCronJob(entry.ref), target.getCronJob(entry.ref)]);
+  return { entry, ...(onSource ? { source: onSource } : {}), ...(onTarget ? { target: onTarget } : {}) };
+}
+
+function refuseMissing(source: ClusterPort, target: ClusterPort, sightings: Sighting[]): void {
+  const missing: string[] = [];
+  for (const { entry, source: s, target: t } of sightings) {
+    if (!s) missing.push(`  ${refKey(entry.ref)}: gone from the source cluster ${source.name}`);
+    if (!t) missing.push(`  ${refKey(entry.ref)}: gone from the target cluster ${target.name}`);
+  }
+  if (missing.length === 0) return;
+  throw new HaltError(
+    `${missing.length} CronJob copy(ies) of the plan no longer exist:\n${missing.join('\n')}`,
+    'Recreate them (suspended on the target) or exclude them, then run `cutover plan` again and execute the new plan.',
+  );
+}
+
+/** What changed on a copy since the plan observed it, in words; empty when nothing that matters did. */
+export function sideDrift(planned: CronJobSide, observed: ObservedCronJob): string[] {
+  const changes: string[] = [];
+  if (planned.uid !== undefined && planned.uid !== observed.uid) changes.push(`recreated (uid ${planned.uid} -> ${observed.uid})`);
+  if (planned.suspend !== undefined && planned.suspend !== observed.suspend) {
+    changes.push(`suspend ${String(planned.suspend)} -> ${String(observed.suspend)}`);
+  }
+  return changes;
+}
+
+async function journalDrift(rt: StepRuntime<PreflightStep>, sightings: Sighting[]): Promise<number> {
+  let drifted = 0;
+  for (const { entry, source, target } of sightings) {
+    const changes = [
+      ...(source ? sideDrift(entry.source, source).map((c) => `source ${c}`) : []),
+      ...(target ? sideDrift(entry.target, target).map((c) => `target ${c}`) : []),
+    ];
+    if (changes.length === 0) continue;
+    drifted += 1;
+    const message = `${refKey(entry.ref)} changed since the plan: ${changes.join(', ')}`;
+    rt.run.reporter.warn(`${message}; the handoff acts on what it reads then`);
+    await rt.run.journal.append({ type: 'drift', step: rt.index, message, data: { ref: refKey(entry.ref), changes } });
+  }
+  return drifted;
+}

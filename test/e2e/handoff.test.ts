@@ -1,0 +1,351 @@
+// Issue 3, on the real lab: `cutover execute` moves four minutely CronJobs from blue to green, side by side,
+// and afterwards no tick has run on both clusters, green runs the ticks after the handoff, blue none, and
+// (watched on both apiservers during the run) there was no instant with both copies enabled.
+//   stale    the green copy's lastScheduleTime is ten minutes old: resuming it without a baseline starts a
+//            Job at once for a tick blue already ran (a control CronJob shows the controller doing so);
+//   long     a Job still running at cutover time (75 s), which the handoff must drain;
+//   kolkata  timeZone Asia/Kolkata;
+//   forbid   concurrencyPolicy Forbid, which only a drain keeps true across two clusters.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BatchV1Api, PatchStrategy, Watch, setHeaderOptions, type V1CronJob, type V1Job } from '@kubernetes/client-node';
+import { beforeAll, describe, expect, onTestFinished, test } from 'vitest';
+import { createNamespace, kubeConfigFor, labKubeconfigPath, repoRoot, uniqueName, waitFor, type LabCluster } from '../support/lab.js';
+
+const MINUTE = 60_000;
+const SCHEDULED = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const batch = (cluster: LabCluster) => kubeConfigFor(cluster).makeApiClient(BatchV1Api);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Scenario {
+  name: string;
+  timeZone?: string;
+  concurrencyPolicy?: 'Forbid';
+  runSeconds?: number;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'stale' },
+  { name: 'long', runSeconds: 75 },
+  { name: 'kolkata', timeZone: 'Asia/Kolkata' },
+  { name: 'forbid', concurrencyPolicy: 'Forbid' },
+];
+
+function cronJob(scenario: Scenario, suspend: boolean): V1CronJob {
+  const annotations: Record<string, string> = scenario.runSeconds ? { 'lab.cutover.dev/run-seconds': String(scenario.runSeconds) } : {};
+  return {
+    metadata: { name: scenario.name },
+    spec: {
+      schedule: '* * * * *',
+      suspend,
+      // The default history (3 successful Jobs) would delete the evidence of earlier ticks during the test.
+      successfulJobsHistoryLimit: 50,
+      failedJobsHistoryLimit: 50,
+      ...(scenario.timeZone ? { timeZone: scenario.timeZone } : {}),
+      ...(scenario.concurrencyPolicy ? { concurrencyPolicy: scenario.concurrencyPolicy } : {}),
+      jobTemplate: {
+        spec: {
+          backoffLimit: 0,
+          template: { metadata: { annotations }, spec: { restartPolicy: 'Never', containers: [{ name: 'work', image: 'busybox' }] } },
+        },
+      },
+    },
+  };
+}
+
+const kubeTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+async function writeLastScheduleTime(cluster: LabCluster, namespace: string, name: string, at: number): Promise<void> {
+  await batch(cluster).patchNamespacedCronJobStatus({ name, namespace, body: { status: { lastScheduleTime: kubeTime(at) } } }, mergePatch);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Watching both apiservers: every suspend value of every CronJob, stamped on arrival
+
+interface Seen {
+  at: number;
+  cluster: LabCluster;
+  name: string;
+  suspend: boolean;
+}
+
+class SuspendWatch {
+  readonly seen: Seen[] = [];
+  private stopped = false;
+  private readonly running: Promise<void>[] = [];
+  private readonly controllers = new Set<AbortController>();
+
+  constructor(private readonly namespace: string) {}
+
+  async start(): Promise<void> {
+    for (const cluster of ['blue', 'green'] as const) {
+      const listed = await batch(cluster).listNamespacedCronJob({ namespace: this.namespace });
+      for (const cj of listed.items) this.record(cluster, cj);
+      this.running.push(this.follow(cluster, listed.metadata?.resourceVersion ?? '0'));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const controller of this.controllers) controller.abort();
+    await Promise.all(this.running);
+  }
+
+  /** Moments when a CronJob was enabled on both clusters, from the merged arrival order. */
+  bothEnabled(): string[] {
+    const state = new Map<string, boolean>();
+    const overlaps: string[] = [];
+    for (const event of [...this.seen].sort((a, b) => a.at - b.at)) {
+      state.set(`${event.cluster}/${event.name}`, !event.suspend);
+      if (state.get(`blue/${event.name}`) === true && state.get(`green/${event.name}`) === true) {
+        overlaps.push(`${event.name} at ${new Date(event.at).toISOString()}`);
+      }
+    }
+    return overlaps;
+  }
+
+  /** When a CronJob was last seen switching to `suspend` on a cluster. */
+  switchedAt(cluster: LabCluster, name: string, suspend: boolean): number | undefined {
+    const events = this.seen.filter((e) => e.cluster === cluster && e.name === name);
+    const index = events.findLastIndex((e, i) => e.suspend === suspend && i > 0 && events[i - 1]!.suspend !== suspend);
+    return index < 0 ? undefined : events[index]!.at;
+  }
+
+  private record(cluster: LabCluster, cj: V1CronJob): void {
+    const name = cj.metadata?.name ?? '?';
+    const suspend = cj.spec?.suspend === true;
+    const last = this.seen.findLast((e) => e.cluster === cluster && e.name === name);
+    if (last?.suspend !== suspend) this.seen.push({ at: Date.now(), cluster, name, suspend });
+  }
+
+  /** Watches from `resourceVersion`, again from the last one seen whenever the server ends the watch. */
+  private async follow(cluster: LabCluster, resourceVersion: string): Promise<void> {
+    let version = resourceVersion;
+    const path = `/apis/batch/v1/namespaces/${this.namespace}/cronjobs`;
+    while (!this.stopped) {
+      let expired = false;
+      const ended = new Promise<unknown>((resolve) => {
+        void new Watch(kubeConfigFor(cluster))
+          .watch(
+            path,
+            { resourceVersion: version, allowWatchBookmarks: true },
+            (type, object: V1CronJob & { code?: number }) => {
+              if (type === 'ERROR') {
+                expired = object.code === 410;
+                return;
+              }
+              version = object.metadata?.resourceVersion ?? version;
+              if (type !== 'BOOKMARK') this.record(cluster, object);
+            },
+            resolve,
+          )
+          .then((controller) => (this.stopped ? controller.abort() : this.controllers.add(controller)), resolve);
+      });
+      const error = await ended;
+      if (expired) {
+        const listed = await batch(cluster).listNamespacedCronJob({ namespace: this.namespace });
+        for (const cj of listed.items) this.record(cluster, cj);
+        version = listed.metadata?.resourceVersion ?? version;
+      } else if (error && !this.stopped) {
+        await sleep(200);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+interface RanJob {
+  cluster: LabCluster;
+  name: string;
+  cronJob: string;
+  tick: number;
+  created: number;
+  finished?: number;
+  active: boolean;
+}
+
+async function ranJobs(namespace: string): Promise<RanJob[]> {
+  const all: RanJob[] = [];
+  for (const cluster of ['blue', 'green'] as const) {
+    const jobs: V1Job[] = (await batch(cluster).listNamespacedJob({ namespace })).items;
+    for (const job of jobs) {
+      const owner = job.metadata?.ownerReferences?.find((o) => o.controller === true && o.kind === 'CronJob');
+      const done = job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+      all.push({
+        cluster,
+        name: job.metadata?.name ?? '?',
+        cronJob: owner?.name ?? '?',
+        tick: Date.parse(job.metadata?.annotations?.[SCHEDULED] ?? ''),
+        created: new Date(job.metadata?.creationTimestamp ?? 0).getTime(),
+        ...(done?.lastTransitionTime ? { finished: new Date(done.lastTransitionTime).getTime() } : {}),
+        active: !done,
+      });
+    }
+  }
+  return all;
+}
+
+const execFileAsync = promisify(execFile);
+
+/** The shipped binary, as an operator runs it; exit code and output whatever the outcome. */
+async function cutover(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [join(repoRoot, 'bin', 'cutover.js'), ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, NO_COLOR: '1', CUTOVER_USER: 'handoff-e2e' },
+      timeout: 5 * MINUTE,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: unknown; stdout?: string; stderr?: string };
+    if (typeof e.code !== 'number') throw error;
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+async function writeRunbook(dir: string, namespace: string): Promise<string> {
+  const kubeconfig = JSON.stringify(labKubeconfigPath);
+  await writeFile(
+    join(dir, 'environment.yaml'),
+    [
+      'apiVersion: cutover.dev/v1',
+      'kind: Environment',
+      'name: handoff-e2e',
+      'clusters:',
+      `  blue: { kubeconfig: { context: lab-blue, path: ${kubeconfig} } }`,
+      `  green: { kubeconfig: { context: lab-green, path: ${kubeconfig} } }`,
+      'state: { local: { dir: state } }',
+      '',
+    ].join('\n'),
+  );
+  const runbook = join(dir, 'runbook.yaml');
+  await writeFile(
+    runbook,
+    [
+      'apiVersion: cutover.dev/v1',
+      'kind: Runbook',
+      'name: handoff-e2e',
+      'environment: environment.yaml',
+      'from: blue',
+      'to: green',
+      'onFailure: halt',
+      'cronjobs:',
+      `  namespaces: [${namespace}]`,
+      '  running: wait',
+      '  drainTimeout: 3m',
+      '  missedRuns: skip',
+      '  concurrency: 4',
+      'steps:',
+      '  - preflight: {}',
+      '  - moveCronJobs: {}',
+      '',
+    ].join('\n'),
+  );
+  return runbook;
+}
+
+describe('cutover execute hands CronJobs over on the real lab (issue 3)', () => {
+  beforeAll(async () => {
+    // The evidence is about the shipped binary: build it from the current sources first.
+    await execFileAsync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: repoRoot,
+      timeout: 170_000,
+    });
+  });
+
+  test('no tick runs on both clusters, green runs the ticks after the handoff, never both copies enabled', async () => {
+    const namespace = uniqueName('handoff');
+    await createNamespace('blue', 'handoff', namespace);
+    await createNamespace('green', 'handoff', namespace);
+    const controlNamespace = await createNamespace('green', 'handoff-control');
+    const dir = await mkdtemp(join(tmpdir(), 'cutover-handoff-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+
+    for (const scenario of SCENARIOS) {
+      await batch('blue').createNamespacedCronJob({ namespace, body: cronJob(scenario, false) });
+      await batch('green').createNamespacedCronJob({ namespace, body: cronJob(scenario, true) });
+    }
+    await batch('green').createNamespacedCronJob({ namespace: controlNamespace, body: cronJob({ name: 'control' }, true) });
+    const watch = new SuspendWatch(namespace);
+    await watch.start();
+    onTestFinished(() => watch.stop());
+
+    // Blue runs its first tick; `long` then has a Job that outlives the handoff's start.
+    await waitFor(
+      'a first Job of every CronJob on blue, the long one still running',
+      async () => {
+        const jobs = (await ranJobs(namespace)).filter((j) => j.cluster === 'blue');
+        const ready = SCENARIOS.every((s) => jobs.some((j) => j.cronJob === s.name)) && jobs.some((j) => j.cronJob === 'long' && j.active);
+        return ready ? true : undefined;
+      },
+      { timeoutMs: 2 * MINUTE + 30_000, intervalMs: 1_000 },
+    );
+    const longJob = (await ranJobs(namespace)).find((j) => j.cluster === 'blue' && j.cronJob === 'long' && j.active)!;
+    // Green copies that have been suspended for minutes: the controller's baseline lies ten ticks back.
+    const staleBaseline = Math.floor(Date.now() / MINUTE) * MINUTE - 10 * MINUTE;
+    await writeLastScheduleTime('green', namespace, 'stale', staleBaseline);
+    await writeLastScheduleTime('green', controlNamespace, 'control', staleBaseline);
+
+    const runbook = await writeRunbook(dir, namespace);
+    const started = Date.now();
+    // The control is resumed without a baseline, as a hand-made cutover would do it.
+    await batch('green').patchNamespacedCronJob({ name: 'control', namespace: controlNamespace, body: { spec: { suspend: false } } }, mergePatch);
+    const result = await cutover(['execute', '-f', runbook, '--yes']);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+    const handedOff = Date.now();
+
+    // Two more ticks, then a little time for green's controller to start their Jobs.
+    await sleep(Math.floor(handedOff / MINUTE) * MINUTE + 2 * MINUTE + 20_000 - Date.now());
+    await watch.stop();
+    const jobs = await ranJobs(namespace);
+    const end = Date.now();
+
+    // The hazard is real on this controller: the control started a Job at once for a tick already past.
+    const control = (await batch('green').listNamespacedJob({ namespace: controlNamespace })).items;
+    const catchUp = Math.min(...control.map((j) => Date.parse(j.metadata?.annotations?.[SCHEDULED] ?? '')));
+    expect(catchUp).toBeLessThanOrEqual(started);
+    expect(catchUp).toBeGreaterThan(staleBaseline);
+
+    expect(watch.bothEnabled()).toEqual([]);
+    for (const { name } of SCENARIOS) {
+      const mine = jobs.filter((j) => j.cronJob === name);
+      const perTick = new Map<number, string[]>();
+      for (const job of mine) perTick.set(job.tick, [...(perTick.get(job.tick) ?? []), `${job.cluster}/${job.name}`]);
+      expect([...perTick.values()].filter((names) => names.length > 1), `${name}: ticks run on both clusters`).toEqual([]);
+
+      const suspendedOnBlue = watch.switchedAt('blue', name, true);
+      const resumedOnGreen = watch.switchedAt('green', name, false);
+      expect(suspendedOnBlue, `${name}: seen suspended on blue`).toBeDefined();
+      expect(resumedOnGreen, `${name}: seen resumed on green`).toBeDefined();
+      expect(resumedOnGreen!).toBeGreaterThan(suspendedOnBlue!);
+      expect(resumedOnGreen!).toBeLessThanOrEqual(handedOff);
+
+      const lateOnBlue = mine.filter((j) => j.cluster === 'blue' && j.tick > suspendedOnBlue!);
+      expect(lateOnBlue, `${name}: blue ran nothing after its suspend`).toEqual([]);
+      const greenTicks = mine.filter((j) => j.cluster === 'green').map((j) => j.tick).sort((a, b) => a - b);
+      const due: number[] = [];
+      for (let t = Math.floor(resumedOnGreen! / MINUTE) * MINUTE + MINUTE; t <= end - 20_000; t += MINUTE) due.push(t);
+      expect(due.length, `${name}: ticks due on green during the test`).toBeGreaterThanOrEqual(2);
+      expect(greenTicks.filter((t) => t > resumedOnGreen!), `${name}: green ran every tick after its resume`).toEqual(
+        expect.arrayContaining(due),
+      );
+    }
+
+    // stale: no catch-up Job on green for a tick blue had run.
+    const blueStaleTicks = new Set(jobs.filter((j) => j.cronJob === 'stale' && j.cluster === 'blue').map((j) => j.tick));
+    expect(jobs.filter((j) => j.cronJob === 'stale' && j.cluster === 'green' && blueStaleTicks.has(j.tick))).toEqual([]);
+    // long: green was resumed only after the Job running at cutover time had finished on blue.
+    const drained = jobs.find((j) => j.cluster === 'blue' && j.name === longJob.name);
+    expect(drained?.finished, 'the long Job finished on blue').toBeDefined();
+    expect(watch.switchedAt('green', 'long', false)!).toBeGreaterThanOrEqual(drained!.finished! - 1_000);
+    // forbid: no green Job started before every blue Job had finished.
+    const blueForbid = jobs.filter((j) => j.cronJob === 'forbid' && j.cluster === 'blue');
+    const firstGreenForbid = Math.min(...jobs.filter((j) => j.cronJob === 'forbid' && j.cluster === 'green').map((j) => j.created));
+    for (const job of blueForbid) expect(job.finished ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(firstGreenForbid);
+  }, 9 * MINUTE);
+});
