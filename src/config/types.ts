@@ -7,7 +7,11 @@ export interface KubeconfigClusterConfig {
 export interface EksClusterConfig {
   eks: { name: string; region: string };
 }
-export type ClusterConfig = KubeconfigClusterConfig | EksClusterConfig;
+/** A simulated cluster of the built-in sandbox; its CronJobs are described in the `sandbox:` section. */
+export interface SandboxClusterConfig {
+  sandbox: Record<string, never>;
+}
+export type ClusterConfig = KubeconfigClusterConfig | EksClusterConfig | SandboxClusterConfig;
 
 export interface DnsRecordGroup {
   /** Record name, e.g. `api.example.com.` */

@@ -1,0 +1,103 @@
+// The cutover command line. This is the only place that catches errors and turns them into an exit code:
+// 0 ok, 1 halted or failed (HaltError, ApiError, anything unexpected), 2 invalid input (InputError, a
+// usage error). Commands are registered here but load their heavy modules (zod, the AWS SDK,
+// client-node, xstate) only when they run, so `cutover --help` starts fast.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { ApiError, CutoverError, EXIT_HALTED, EXIT_INVALID, EXIT_OK, HaltError, InputError } from '../core/errors.js';
+import type { CliContext } from './context.js';
+import { registerExecute } from './execute/command.js';
+import { registerGraph } from './graph/command.js';
+import { type CliIo, paint, processIo, useColor } from './io.js';
+import { registerPlan } from './plan/command.js';
+import { registerRehearse } from './rehearse/command.js';
+import { registerRollback } from './rollback/command.js';
+import { registerStatus } from './status/command.js';
+import { registerValidate } from './validate/command.js';
+
+export type { CliIo } from './io.js';
+
+/**
+ * Runs the CLI with `argv` as in `process.argv` (node, script, then the arguments) and returns the exit
+ * code. Never calls process.exit: the caller sets process.exitCode.
+ */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const context: CliContext = { io, exitCode: EXIT_OK, color: () => false };
+  const program = buildProgram(context);
+  context.color = (stream) => useColor(io, program.opts<{ color?: boolean }>().color, stream);
+  try {
+    await program.parseAsync(argv);
+    return context.exitCode;
+  } catch (error) {
+    return report(error, context);
+  }
+}
+
+function buildProgram(context: CliContext): Command {
+  const program = new Command('cutover')
+    .description(
+      'Move Kubernetes CronJobs from a source to a target cluster without a tick running twice, and shift ' +
+        'Route 53 weighted traffic step by step with gates and approvals.',
+    )
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .option('--no-color', 'plain output without colours (also when NO_COLOR is set)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => context.io.stdout.write(text),
+      writeErr: (text) => context.io.stderr.write(text),
+    })
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 halted or failed, 2 invalid input (nothing was changed).\nDocumentation: docs/cli.md',
+    );
+  registerValidate(program, context);
+  registerPlan(program, context);
+  registerExecute(program, context);
+  registerRollback(program, context);
+  registerRehearse(program, context);
+  registerStatus(program, context);
+  registerGraph(program, context);
+  return program;
+}
+
+function packageVersion(): string {
+  // src/cli/main.ts and dist/cli/main.js are both two folders below package.json.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function report(error: unknown, context: CliContext): number {
+  // Commander already printed its message (or the help / version text it was asked for).
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_INVALID;
+  return reportError(error, context.io, context.color(context.io.stderr));
+}
+
+/** Prints `error` on stderr the way its type calls for and returns the exit code it maps to. */
+export function reportError(error: unknown, io: CliIo, color: boolean): number {
+  const p = paint(color);
+  const write = (label: string, message: string): void => {
+    io.stderr.write(`${label} ${message}\n`);
+  };
+  if (error instanceof InputError) {
+    write(p.red('error:'), error.message);
+    return EXIT_INVALID;
+  }
+  if (error instanceof HaltError) {
+    write(p.yellow('halted:'), error.message);
+    return EXIT_HALTED;
+  }
+  if (error instanceof ApiError) {
+    write(p.red('error:'), `${error.message}${error.status !== undefined ? ` (HTTP ${error.status})` : ''}`);
+    return EXIT_HALTED;
+  }
+  if (error instanceof CutoverError) {
+    write(p.red('error:'), error.message);
+    return error.exitCode;
+  }
+  write(p.red('error:'), error instanceof Error ? error.message : String(error));
+  if (io.env.CUTOVER_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+  else io.stderr.write('(unexpected error: run again with CUTOVER_DEBUG=1 to see where it happened)\n');
+  return EXIT_HALTED;
+}

@@ -1,0 +1,53 @@
+// Runs on the built-in sandbox (`execute` on a sandbox environment, `rehearse`): simulated clusters and
+// DNS on a virtual clock, the real engine and steps. Nothing real is touched, so nothing is confirmed;
+// the report says what every cluster did, and the exit code says whether the run would have gone through.
+import type { LoadedRunbook } from '../config/types.js';
+import { HaltError } from '../core/errors.js';
+import type { SandboxRunOutcome, SandboxRunOptions } from '../adapters/sandbox/run.js';
+import type { CliContext } from './context.js';
+import { createTerminalReporter, type TerminalReporter } from './reporter.js';
+
+export type Simulation = (options: SandboxRunOptions) => Promise<SandboxRunOutcome>;
+
+export async function runSimulation(
+  loaded: LoadedRunbook,
+  context: CliContext,
+  settings: { output: 'table' | 'json'; startedBy: string; autoApprove: boolean; what: string },
+  simulation: Simulation,
+): Promise<void> {
+  const { io } = context;
+  // JSON output is the report alone: progress lines would break it.
+  const out = settings.output === 'json' ? { write: () => undefined } : io.stdout;
+  let reporter: TerminalReporter | undefined;
+  const controller = new AbortController();
+  const stopListening = io.onInterrupt((signal) => controller.abort(new HaltError(`stopped by ${signal}`)));
+  let outcome: SandboxRunOutcome;
+  try {
+    outcome = await simulation({
+      reporter: (clock) => {
+        reporter = createTerminalReporter({ out, color: context.color(), steps: loaded.runbook.steps.length, now: () => clock.now() });
+        return reporter;
+      },
+      output: settings.output,
+      startedBy: settings.startedBy,
+      autoApprove: settings.autoApprove,
+      signal: controller.signal,
+    });
+  } finally {
+    stopListening();
+    reporter?.close();
+  }
+  io.stdout.write(outcome.text);
+  verdict(outcome, settings.what);
+}
+
+function verdict(outcome: SandboxRunOutcome, what: string): void {
+  const { result, report } = outcome;
+  if (!result) throw new HaltError(`${what}: the plan has errors, so nothing was run (see the report above)`);
+  if (report.doubleRuns > 0) {
+    throw new HaltError(`${what}: ${report.doubleRuns} tick(s) ran on both clusters (see the report above)`);
+  }
+  if (result.status !== 'done') {
+    throw new HaltError(`${what}: the run ${result.status}${result.message ? `: ${result.message}` : ''}`);
+  }
+}
