@@ -13,11 +13,12 @@ import { healthChecksCheck } from './gates/route53-health-checks.js';
 import { httpCheck } from './gates/http.js';
 import { kubernetesCheck } from './gates/kubernetes.js';
 import { pauseBefore } from './gates/poll.js';
+import { API_POLL_MS } from './gates/types.js';
 import type { GateCheck, Verdict } from './gates/types.js';
 import type { JsonValue, RunContext, StepExecutor, StepRuntime } from './types.js';
 
 export const gate: StepExecutor<GateStep> = async (rt) => {
-  const check = checkFor(rt.step.gate, rt.run);
+  const check = scriptedCheck(rt) ?? checkFor(rt.step.gate, rt.run);
   // A crash-resume keeps the deadline; a resume after the gate halted gets a fresh one (a new attempt).
   const attempt = typeof rt.progress.data.haltedAttempts === 'number' ? rt.progress.data.haltedAttempts + 1 : 1;
   const until = await rt.deadline(attempt === 1 ? 'gate' : `gate-${attempt}`, rt.step.timeoutMs);
@@ -32,6 +33,24 @@ export const gate: StepExecutor<GateStep> = async (rt) => {
   await rt.update({ haltedAttempts: attempt });
   throw haltFor(rt, verdict, until);
 };
+
+/**
+ * In a rehearsal the sandbox scripts gate health: an http or command gate must never reach a real system
+ * from a simulated run. Gates the script does not mention look through the (simulated) ports as usual.
+ */
+function scriptedCheck(rt: StepRuntime<GateStep>): GateCheck | undefined {
+  const script = rt.run.ports.scriptedGates;
+  const type = rt.step.gate.type;
+  const startedAt = new Date(rt.progress.startedAt ?? rt.run.clock.now().toISOString());
+  if (!script || script.verdict(rt.label, type, startedAt, rt.run.clock.now()) === undefined) return undefined;
+  return {
+    intervalMs: API_POLL_MS,
+    check: async () => {
+      const verdict = script.verdict(rt.label, type, startedAt, rt.run.clock.now());
+      return { status: verdict?.status ?? 'wait', summary: verdict?.summary ?? 'scripted', evidence: { scripted: true } };
+    },
+  };
+}
 
 /** The check of one gate type. Missing ports and bad settings are InputErrors, before anything is looked at. */
 export function checkFor(spec: GateSpec, run: RunContext): GateCheck {
