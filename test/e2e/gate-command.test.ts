@@ -1,11 +1,13 @@
 // The command gate running real processes: exit codes, environment, a script beside the runbook, a
 // timeout, a command that does not exist.
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GateStep } from '../../src/config/types.js';
 import { gate } from '../../src/steps/gate.js';
+import { runCommand } from '../../src/steps/gates/command.js';
 import { stepRuntime, testEnvironment, testLoaded, testRun, virtualClock } from '../support/step-runtime.js';
 
 let dir: string;
@@ -50,6 +52,15 @@ describe('command gate', () => {
   it('kills a command that outlives its timeout and fails', async () => {
     const { result } = runGate(commandGate('sleep', ['30'], {}, 300));
     await expect(result).rejects.toThrow(/did not finish within its timeout/);
+  });
+
+  it('does not start the command when the run was aborted before the look', async () => {
+    const marker = path.join(dir, 'started');
+    const abort = new AbortController();
+    abort.abort(new Error('interrupted by SIGINT'));
+    const running = runCommand({ command: 'touch', args: [marker], env: {} }, { cwd: dir, timeoutMs: 5_000, signal: abort.signal, now: () => new Date() });
+    await expect(running).rejects.toThrow('interrupted by SIGINT');
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('fails clearly when the command does not exist', async () => {

@@ -51,6 +51,11 @@ export function runCommand(
   const tail = new Tail();
   const command = spec.command.includes('/') ? path.resolve(options.cwd, spec.command) : spec.command;
   return new Promise((resolve, reject) => {
+    // An abort that arrived before the look must not start a command the run then waits out.
+    if (options.signal.aborted) {
+      reject(options.signal.reason);
+      return;
+    }
     const child = spawn(command, spec.args, { cwd: options.cwd, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let timedOut = false;
     let spawnError: string | undefined;
