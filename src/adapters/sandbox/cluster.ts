@@ -1,0 +1,323 @@
+// A simulated Kubernetes cluster for rehearsals: CronJobs, Jobs with run times, and the CronJob
+// controller's scheduling as the real kube-controller-manager does it (see docs/sandbox.md):
+//   - a sync skips a suspended CronJob; otherwise it takes the most recent tick in (earliest, now], where
+//     earliest = lastScheduleTime ?? creationTimestamp, raised to now - startingDeadlineSeconds;
+//   - only that one most recent missed tick is started (the catch-up Job on resume);
+//   - Forbid with an unfinished Job leaves the tick missed (it may still start when the Job finishes);
+//     Replace deletes the unfinished Jobs first;
+//   - any update of the CronJob (spec or status) and any Job finishing syncs it at once; otherwise it is
+//     requeued for its next tick;
+//   - Job names are `<cronjob>-<scheduled unix time / 60>`, so a tick is started at most once per cluster;
+//   - more than 100 missed ticks only add a TooManyMissedTimes warning: the latest one still starts.
+// Every change of `suspend` is kept in `suspendHistory`, so a report can show when each copy was enabled.
+import { ApiError } from '../../core/errors.js';
+import type { ClusterPort } from '../../core/ports.js';
+import type {
+  ConcurrencyPolicy,
+  CronJobRef,
+  CronJobSelector,
+  JobOutcome,
+  ObservedCronJob,
+  ObservedJob,
+} from '../../core/types.js';
+import { refKey } from '../../core/types.js';
+import { latestTick, nextTicks, ticksBetween } from '../../plan/schedule.js';
+import { matchesSelector, parseSelector } from './selector.js';
+import type { VirtualClock } from './clock.js';
+
+export interface SimCronJobSpec {
+  namespace: string;
+  name: string;
+  schedule: string;
+  timeZone?: string;
+  suspend?: boolean;
+  startingDeadlineSeconds?: number;
+  concurrencyPolicy?: ConcurrencyPolicy;
+  /** How long each Job of this CronJob runs, in seconds. */
+  jobSeconds?: number;
+  /** Each Job runs jobSeconds ± up to this many seconds, drawn from the cluster's seeded generator. */
+  jobJitterSeconds?: number;
+  jobOutcome?: JobOutcome;
+  lastScheduleTime?: string;
+  creationTimestamp?: string;
+  images?: string[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** One Job as the simulation remembers it, for reports and conformance checks. */
+export interface SimJob extends ObservedJob {
+  cluster: string;
+  cronJob: string;
+  finishAt: number;
+  deleted: boolean;
+}
+
+/** A controller warning or event, as the real controller would record it. */
+export interface SimEvent {
+  at: string;
+  cluster: string;
+  cronJob: string;
+  reason: 'SuccessfulCreate' | 'MissSchedule' | 'TooManyMissedTimes' | 'JobAlreadyActive' | 'SawCompletedJob';
+  message: string;
+}
+
+/** `suspend` of one copy from `at` (ms) on; the first entry is the state the copy was created with. */
+export interface SuspendChange {
+  at: number;
+  cronJob: string;
+  suspend: boolean;
+}
+
+export interface SimulatedClusterOptions {
+  /** What `version()` answers. */
+  version?: string;
+  /** Source of Job run-time jitter; seeded by the sandbox so a rehearsal is reproducible. */
+  random?: () => number;
+}
+
+/** Beyond this many missed ticks the real controller warns (it still starts only the latest). */
+const TOO_MANY_MISSED = 100;
+
+interface SimCronJob {
+  spec: SimCronJobSpec;
+  observed: ObservedCronJob;
+  requeue?: { cancel(): void };
+}
+
+export class SimulatedCluster implements ClusterPort {
+  private readonly cronJobs = new Map<string, SimCronJob>();
+  private readonly jobList: SimJob[] = [];
+  readonly events: SimEvent[] = [];
+  readonly suspendHistory: SuspendChange[] = [];
+  /** Calls by method name: what a real run would cost in API requests. */
+  readonly calls: Record<string, number> = {};
+  private counter = 0;
+  private readonly serverVersion: string;
+  private readonly random: () => number;
+
+  constructor(
+    readonly name: string,
+    private readonly clock: VirtualClock,
+    options: SimulatedClusterOptions = {},
+  ) {
+    this.serverVersion = options.version ?? 'v1.34.4-sandbox';
+    this.random = options.random ?? (() => 0.5);
+  }
+
+  // --- seeding -----------------------------------------------------------------------------------
+
+  addCronJob(spec: SimCronJobSpec): ObservedCronJob {
+    const key = refKey(spec);
+    if (this.cronJobs.has(key)) throw new Error(`sandbox cluster ${this.name}: CronJob ${key} already exists`);
+    const observed: ObservedCronJob = {
+      namespace: spec.namespace,
+      name: spec.name,
+      uid: this.nextUid(),
+      resourceVersion: this.nextVersion(),
+      creationTimestamp: spec.creationTimestamp ?? this.clock.now().toISOString(),
+      schedule: spec.schedule,
+      timeZone: spec.timeZone,
+      suspend: spec.suspend ?? false,
+      startingDeadlineSeconds: spec.startingDeadlineSeconds,
+      concurrencyPolicy: spec.concurrencyPolicy ?? 'Allow',
+      lastScheduleTime: spec.lastScheduleTime,
+      images: spec.images ?? ['registry.example/job:1'],
+      labels: spec.labels ?? {},
+      annotations: spec.annotations ?? {},
+    };
+    this.cronJobs.set(key, { spec, observed });
+    this.suspendHistory.push({ at: this.clock.now().getTime(), cronJob: key, suspend: observed.suspend });
+    this.enqueue(key);
+    return { ...observed };
+  }
+
+  /** Adds a Job already running at the start of the simulation (seeded from a live cluster). */
+  addRunningJob(ref: CronJobRef, scheduledTime: string, remainingSeconds: number): SimJob {
+    const cj = this.mustGet(ref);
+    const tick = Date.parse(scheduledTime);
+    // Started by the controller at its tick (or now, for a tick in the future), still running for `remainingSeconds`.
+    return this.createJob(cj, tick, remainingSeconds, Math.min(tick, this.clock.now().getTime()));
+  }
+
+  /** Every CronJob of the cluster as it is now. */
+  cronJobList(): ObservedCronJob[] {
+    return [...this.cronJobs.values()].map((c) => ({ ...c.observed }));
+  }
+
+  /** Every Job this cluster ever created (deleted ones flagged), oldest first. */
+  jobs(): SimJob[] {
+    return this.jobList.map((j) => ({ ...j }));
+  }
+
+  // --- ClusterPort -------------------------------------------------------------------------------
+
+  async version(): Promise<string> {
+    this.count('version');
+    return this.serverVersion;
+  }
+
+  async listCronJobs(selector: CronJobSelector): Promise<ObservedCronJob[]> {
+    this.count('listCronJobs');
+    const requirements = parseSelector(selector.labelSelector ?? '');
+    return [...this.cronJobs.values()]
+      .map((c) => c.observed)
+      .filter((o) => selector.namespaces.includes(o.namespace) && matchesSelector(requirements, o.labels))
+      .map((o) => ({ ...o }));
+  }
+
+  async getCronJob(ref: CronJobRef): Promise<ObservedCronJob | undefined> {
+    this.count('getCronJob');
+    const found = this.cronJobs.get(refKey(ref));
+    return found ? { ...found.observed } : undefined;
+  }
+
+  async setSuspend(ref: CronJobRef, suspend: boolean): Promise<ObservedCronJob> {
+    this.count('setSuspend');
+    const cj = this.mustGet(ref);
+    if (cj.observed.suspend !== suspend) this.suspendHistory.push({ at: this.clock.now().getTime(), cronJob: refKey(ref), suspend });
+    cj.observed = { ...cj.observed, suspend, resourceVersion: this.nextVersion() };
+    this.enqueue(refKey(ref));
+    return { ...cj.observed };
+  }
+
+  async setLastScheduleTime(ref: CronJobRef, time: string): Promise<ObservedCronJob> {
+    this.count('setLastScheduleTime');
+    const cj = this.mustGet(ref);
+    cj.observed = { ...cj.observed, lastScheduleTime: new Date(time).toISOString(), resourceVersion: this.nextVersion() };
+    this.enqueue(refKey(ref));
+    return { ...cj.observed };
+  }
+
+  async listJobs(namespace: string, ownerUid?: string): Promise<ObservedJob[]> {
+    this.count('listJobs');
+    return this.jobList
+      .filter((j) => !j.deleted && j.namespace === namespace && (ownerUid === undefined || j.ownerUid === ownerUid))
+      .map(toObservedJob);
+  }
+
+  // --- the CronJob controller --------------------------------------------------------------------
+
+  private enqueue(key: string): void {
+    this.clock.schedule(this.clock.now().getTime(), () => this.sync(key), { daemon: true });
+  }
+
+  private sync(key: string): void {
+    const cj = this.cronJobs.get(key);
+    if (!cj) return;
+    cj.requeue?.cancel();
+    cj.requeue = undefined;
+    if (cj.observed.suspend) return;
+    const now = this.clock.now();
+    const tick = this.mostRecentMissedTick(cj, now);
+    if (tick !== undefined) this.startTick(cj, tick, now);
+    this.requeueAtNextTick(key, cj, now);
+  }
+
+  private mostRecentMissedTick(cj: SimCronJob, now: Date): number | undefined {
+    const o = cj.observed;
+    let earliest = Date.parse(o.lastScheduleTime ?? o.creationTimestamp);
+    if (o.startingDeadlineSeconds !== undefined) {
+      earliest = Math.max(earliest, now.getTime() - o.startingDeadlineSeconds * 1000);
+    }
+    const latest = latestTick(o.schedule, o.timeZone, now);
+    if (!latest || latest.getTime() <= earliest) return undefined;
+    const missed = ticksBetween(o.schedule, o.timeZone, new Date(earliest), now, TOO_MANY_MISSED + 1);
+    if (missed.length > TOO_MANY_MISSED) {
+      this.event(o, 'TooManyMissedTimes', 'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew');
+    }
+    return latest.getTime();
+  }
+
+  private startTick(cj: SimCronJob, tick: number, now: Date): void {
+    const o = cj.observed;
+    const active = this.unfinishedJobs(o.uid);
+    if (o.concurrencyPolicy === 'Forbid' && active.length > 0) {
+      this.event(o, 'JobAlreadyActive', `Not starting job for tick ${iso(tick)}: previous job ${active[0]!.name} still running (Forbid)`);
+      return;
+    }
+    if (o.concurrencyPolicy === 'Replace') for (const job of active) job.deleted = true;
+    if (this.jobList.some((j) => !j.deleted && j.name === jobName(o.name, tick))) return;
+    this.createJob(cj, tick, this.runSeconds(cj.spec));
+    cj.observed = { ...o, lastScheduleTime: iso(tick), resourceVersion: this.nextVersion() };
+    this.event(o, 'SuccessfulCreate', `Created job ${jobName(o.name, tick)} for tick ${iso(tick)} at ${now.toISOString()}`);
+  }
+
+  private createJob(cj: SimCronJob, tick: number, runSeconds: number, createdAt?: number): SimJob {
+    const now = this.clock.now().getTime();
+    const job: SimJob = {
+      cluster: this.name,
+      cronJob: refKey(cj.observed),
+      namespace: cj.observed.namespace,
+      name: jobName(cj.observed.name, tick),
+      uid: this.nextUid(),
+      ownerUid: cj.observed.uid,
+      ownerName: cj.observed.name,
+      scheduledTime: iso(tick),
+      creationTimestamp: iso(createdAt ?? now),
+      finishAt: now + runSeconds * 1000,
+      deleted: false,
+    };
+    this.jobList.push(job);
+    this.clock.schedule(job.finishAt, () => this.finishJob(job, cj.spec.jobOutcome ?? 'Complete'), { daemon: true });
+    return job;
+  }
+
+  private runSeconds(spec: SimCronJobSpec): number {
+    const base = spec.jobSeconds ?? 30;
+    const jitter = spec.jobJitterSeconds ?? 0;
+    if (jitter <= 0) return base;
+    return Math.max(1, Math.round(base + (this.random() * 2 - 1) * jitter));
+  }
+
+  private finishJob(job: SimJob, outcome: JobOutcome): void {
+    if (job.deleted || job.outcome) return;
+    job.outcome = outcome;
+    this.enqueue(job.cronJob);
+  }
+
+  private requeueAtNextTick(key: string, cj: SimCronJob, now: Date): void {
+    const [next] = nextTicks(cj.observed.schedule, cj.observed.timeZone, now, 1);
+    if (!next) return;
+    cj.requeue = this.clock.schedule(next.getTime(), () => this.sync(key), { daemon: true });
+  }
+
+  private unfinishedJobs(ownerUid: string): SimJob[] {
+    return this.jobList.filter((j) => j.ownerUid === ownerUid && !j.deleted && !j.outcome);
+  }
+
+  private event(o: ObservedCronJob, reason: SimEvent['reason'], message: string): void {
+    this.events.push({ at: this.clock.now().toISOString(), cluster: this.name, cronJob: refKey(o), reason, message });
+  }
+
+  private mustGet(ref: CronJobRef): SimCronJob {
+    const found = this.cronJobs.get(refKey(ref));
+    // What the real adapter throws for a 404: an ApiError naming the cluster and the object.
+    if (!found) throw new ApiError(`cluster ${this.name} (sandbox): patch cronjobs ${refKey(ref)}: cronjobs.batch "${ref.name}" not found`, 404);
+    return found;
+  }
+
+  private count(method: string): void {
+    this.calls[method] = (this.calls[method] ?? 0) + 1;
+  }
+
+  private nextUid(): string {
+    this.counter += 1;
+    return `${this.name}-${String(this.counter).padStart(8, '0')}`;
+  }
+
+  private nextVersion(): string {
+    this.counter += 1;
+    return String(this.counter);
+  }
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The real controller names a Job after its tick in minutes since the epoch. */
+export const jobName = (cronJobName: string, tick: number): string => `${cronJobName}-${Math.floor(tick / 60_000)}`;
+
+function toObservedJob(job: SimJob): ObservedJob {
+  const { cluster: _c, cronJob: _k, finishAt: _f, deleted: _d, ...observed } = job;
+  return { ...observed };
+}

@@ -1,0 +1,88 @@
+// A run on the sandbox: observe the simulated clusters, plan, hand the plan to the engine's executeRun
+// with the sandbox's ports, virtual clock and in-memory store, then report what every cluster did. The
+// engine and the step executors are those of a real run. Nothing here reaches a real system.
+import type { LoadedRunbook } from '../../config/types.js';
+import type { Clock } from '../../core/clock.js';
+import { executeRun, type RunResult } from '../../engine/run.js';
+import type { Observation, Plan } from '../../plan/types.js';
+import type { Reporter } from '../../steps/types.js';
+import { createSandbox, type Sandbox } from './index.js';
+import { planErrorsOf, planMessages, planner, type Planner } from './planner.js';
+import { renderReport, type RehearsalReport } from './report.js';
+
+/** Builds the reporter once the sandbox exists, so its lines carry virtual time. */
+export type ReporterFactory = (clock: Clock) => Reporter;
+
+export interface SandboxRunOptions {
+  reporter: Reporter | ReporterFactory;
+  output?: 'table' | 'json';
+  /** Who the run is started by (journal, approvals); `sandbox` by default. */
+  startedBy?: string;
+  /** `execute --approve`: approvals answered by the sandbox's `auto` port instead of the Slack script. */
+  autoApprove?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface SandboxRunOutcome {
+  /** Absent when the plan had errors and the run was refused, as a real execute would. */
+  result?: RunResult;
+  /** What the sandbox's clusters and zone looked like at the start (virtual time). */
+  observation: Observation;
+  plan: Plan;
+  report: RehearsalReport;
+  /** The report rendered as asked (`output`). */
+  text: string;
+}
+
+/** `cutover execute` on a sandbox environment (config/sandbox.yaml). */
+export async function runSandbox(loaded: LoadedRunbook, options: SandboxRunOptions): Promise<SandboxRunOutcome> {
+  return simulate(loaded, options, { planner, refuseOnPlanErrors: true });
+}
+
+/** `cutover plan` on a sandbox environment: the plan as of the sandbox's (virtual) start. */
+export async function planSandbox(loaded: LoadedRunbook): Promise<Plan> {
+  const sandbox = createSandbox(loaded);
+  return planner.buildPlan(await planner.observe(loaded, sandbox.ports, sandbox.start), loaded);
+}
+
+export interface SimulateSettings {
+  planner: Planner;
+  /** A real execute refuses a plan with errors; a rehearsal runs it anyway to show where it stops. */
+  refuseOnPlanErrors: boolean;
+  /** Shown in the report instead of the sandbox plan's own messages (a rehearsal shows the live plan's). */
+  planMessages?: Plan['messages'];
+}
+
+export async function simulate(loaded: LoadedRunbook, options: SandboxRunOptions, settings: SimulateSettings): Promise<SandboxRunOutcome> {
+  const sandbox = createSandbox(loaded);
+  const reporter = typeof options.reporter === 'function' ? options.reporter(sandbox.clock) : options.reporter;
+  const observation = await settings.planner.observe(loaded, sandbox.ports, sandbox.start);
+  const plan = settings.planner.buildPlan(observation, loaded);
+  const messages = settings.planMessages ?? planMessages(plan);
+  const errors = planErrorsOf(plan);
+  if (settings.refuseOnPlanErrors && errors.length > 0) {
+    const report = await sandbox.finish(`refused: the plan has ${errors.length} error(s); nothing was run`, [], { planMessages: messages });
+    return { observation, plan, report, text: render(report, options.output) };
+  }
+  const result = await execute(loaded, sandbox, plan, reporter, options);
+  const journal = await sandbox.store.readJournal();
+  const report = await sandbox.finish(result.status, journal, { ...(result.message ? { message: result.message } : {}), planMessages: messages });
+  return { result, observation, plan, report, text: render(report, options.output) };
+}
+
+function execute(loaded: LoadedRunbook, sandbox: Sandbox, plan: Plan, reporter: Reporter, options: SandboxRunOptions): Promise<RunResult> {
+  return executeRun({
+    loaded,
+    plan,
+    ports: sandbox.ports,
+    clock: sandbox.clock,
+    store: sandbox.store,
+    reporter,
+    startedBy: options.startedBy ?? 'sandbox',
+    autoApprove: options.autoApprove ?? false,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
+
+const render = (report: RehearsalReport, output: SandboxRunOptions['output']): string =>
+  output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`;

@@ -1,0 +1,22 @@
+import { Option, type Command } from 'commander';
+import type { CliContext, RunbookOptions } from '../context.js';
+
+export interface RehearseCliOptions extends RunbookOptions {
+  output: 'table' | 'json';
+  approve?: boolean;
+}
+
+export function registerRehearse(program: Command, context: CliContext): void {
+  program
+    .command('rehearse')
+    .description('read both clusters and Route 53 once, then simulate the runbook on that state; writes nothing real')
+    .requiredOption('-f, --file <runbook>', 'runbook YAML file')
+    .option('--env <file>', 'environment file (default: the runbook\'s `environment:`)')
+    .addOption(new Option('-o, --output <format>', 'report format').choices(['table', 'json']).default('table'))
+    .option('--approve', 'rehearse `execute --approve`: approvals answered without a human, where the environment allows it')
+    .addHelpText('after', '\nExit codes: 0 the simulated run went through, 1 it would stop (or run a tick twice), 2 invalid input.')
+    .action(async (options: RehearseCliOptions) => {
+      const { rehearseRunbook } = await import('./action.js');
+      await rehearseRunbook(options, context);
+    });
+}
