@@ -2,7 +2,7 @@
 // made by createNamespace, so files run side by side on the shared clusters.
 import { randomBytes } from 'node:crypto';
 import { ApiException, CoreV1Api } from '@kubernetes/client-node';
-import { afterAll, onTestFinished } from 'vitest';
+import { afterAll } from 'vitest';
 import { kubeConfigFor, type LabCluster } from './lab-env.js';
 
 export * from './lab-env.js';
@@ -36,19 +36,15 @@ async function deleteNamespace({ cluster, name }: CreatedNamespace): Promise<voi
 }
 
 /**
- * Creates a namespace with a unique name on a lab cluster and deletes it after the current test (or, when
- * called from beforeAll, after the file). Pass the same prefix to both clusters to get related names.
+ * Creates a namespace with a unique name on a lab cluster and deletes it after the test file. (Not after
+ * the current test: inside `test.concurrent` vitest's global onTestFinished attaches to whichever test
+ * finishes first, which deleted namespaces still in use.) Pass the same prefix to both clusters to get
+ * related names.
  */
 export async function createNamespace(cluster: LabCluster, prefix: string, name = uniqueName(prefix)): Promise<string> {
   const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name, labels: { 'lab.cutover.dev/e2e': prefix.slice(0, 63) } } } });
-  const created = { cluster, name };
-  try {
-    onTestFinished(() => deleteNamespace(created));
-  } catch {
-    // Not inside a test: fall back to the file-level cleanup above.
-    suiteNamespaces.push(created);
-  }
+  suiteNamespaces.push({ cluster, name });
   return name;
 }
 
