@@ -115,15 +115,34 @@ describe('cronjobFirstRun verdicts', () => {
   it('takes the moved CronJobs from the plan and the baseline from the moveCronJobs output', () => {
     const plan = { ...emptyPlan(testLoaded(testEnvironment(), []), new Date('2026-03-01T12:01:00Z')), cronJobs: [entry('move'), { ...entry('already-moved'), ref: { namespace: 'billing', name: 'other' } }] };
     const targets = firstRunTargets(plan, [{ cronjobs: { 'billing/invoices': { baseline: '2026-03-01T12:05:00.000Z' } } }]);
-    expect(targets).toEqual([{ ref: { namespace: 'billing', name: 'invoices' }, after: '2026-03-01T12:05:00.000Z', nextTicks: ['2026-03-01T12:10:00.000Z'] }]);
+    expect(targets).toEqual([
+      { ref: { namespace: 'billing', name: 'invoices' }, after: '2026-03-01T12:05:00.000Z', nextTicks: ['2026-03-01T12:10:00.000Z'], schedule: '*/5 * * * *', timeZone: undefined },
+    ]);
   });
 
   it('passes on the first Complete Job after the handoff, ignores earlier ones, fails on a Failed first run', () => {
-    const target = { ref: { namespace: 'billing', name: 'invoices' }, after: '2026-03-01T12:00:00.000Z', nextTicks: [] };
+    const target = { ref: { namespace: 'billing', name: 'invoices' }, after: '2026-03-01T12:00:00.000Z', nextTicks: [], schedule: '*/5 * * * *' };
     expect(judgeFirstRuns([{ target, jobs: [job('invoices-old', '2026-03-01T11:55:00.000Z', 'Complete')] }]).status).toBe('wait');
     expect(judgeFirstRuns([{ target, jobs: [job('invoices-1', '2026-03-01T12:05:00.000Z')] }]).status).toBe('wait');
     expect(judgeFirstRuns([{ target, jobs: [job('invoices-1', '2026-03-01T12:05:00.000Z', 'Complete')] }]).status).toBe('pass');
     expect(judgeFirstRuns([{ target, jobs: [job('invoices-1', '2026-03-01T12:05:00.000Z', 'Failed')] }]).status).toBe('fail');
+  });
+
+  it('does not hold the gate for a CronJob whose first tick after the handoff falls after the deadline', () => {
+    const minutely = { ref: { namespace: 'billing', name: 'invoices' }, after: '2026-03-01T12:00:00.000Z', nextTicks: [], schedule: '*/5 * * * *' };
+    const nightly = { ref: { namespace: 'billing', name: 'export' }, after: '2026-03-01T12:00:00.000Z', nextTicks: [], schedule: '30 2 * * *', timeZone: 'Asia/Kolkata' };
+    const until = new Date('2026-03-01T12:20:00Z');
+    const verdict = judgeFirstRuns(
+      [
+        { target: minutely, jobs: [job('invoices-1', '2026-03-01T12:05:00.000Z', 'Complete')] },
+        { target: nightly, jobs: [] },
+      ],
+      until,
+    );
+    expect(verdict.status).toBe('pass');
+    expect(verdict.summary).toBe('1 moved CronJob(s) completed their first run on the target; not due before the deadline: billing/export (next tick 2026-03-01T21:00:00.000Z)');
+    // Without its run the minutely one, due at 12:05, still holds the gate.
+    expect(judgeFirstRuns([{ target: minutely, jobs: [] }, { target: nightly, jobs: [] }], until).status).toBe('wait');
   });
 });
 

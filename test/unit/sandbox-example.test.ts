@@ -43,7 +43,7 @@ describe('workflows/example.yaml on the sandbox', () => {
     expect(greenShares(outcome)).toEqual([10, 50, 100]);
     expect(report.approvals.map((a) => a.data?.outcome)).toEqual(['approved']);
     expect(report.approvals[0]?.data?.by).toEqual(['U0SANDBOX1', 'U0SANDBOX2']);
-    expect(report.gates.map((g) => g.data?.status)).toEqual(['pass', 'pass']);
+    expect(report.gates.map((g) => g.data?.status)).toEqual(['pass', 'pass', 'pass']);
     expect(outcome.text).toContain('Double runs: 0');
   });
 

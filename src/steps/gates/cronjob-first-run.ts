@@ -1,10 +1,13 @@
 // `gate: cronjobFirstRun`: every CronJob this run moved has completed its first scheduled Job on the target
 // cluster — a Job owned by the target copy, for a tick after the handoff's baseline, with condition
-// Complete. A Failed first run fails the gate at once: the target cluster cannot run that work.
+// Complete. A Failed first run fails the gate at once: the target cluster cannot run that work. A CronJob
+// whose next tick falls after the gate's deadline (a nightly job moved in the morning) cannot show a first
+// run in time: it is listed as not due and does not hold the gate, rather than halting every such runbook.
 import type { CronJobPlanEntry, Plan } from '../../plan/types.js';
 import { InputError } from '../../core/errors.js';
 import type { ClusterPort } from '../../core/ports.js';
 import { refKey, type CronJobRef, type ObservedJob } from '../../core/types.js';
+import { nextTicks } from '../../plan/schedule.js';
 import type { JsonValue } from '../types.js';
 import { fail, pass, wait, type GateCheck, type Verdict } from './types.js';
 
@@ -18,6 +21,8 @@ export interface FirstRunTarget {
   after: string;
   /** The next ticks the plan expected, for the operator. */
   nextTicks: string[];
+  schedule: string;
+  timeZone?: string;
 }
 
 /**
@@ -31,7 +36,7 @@ export function firstRunTargets(plan: Plan, outputs: (Record<string, JsonValue> 
     .map((entry) => {
       const handoff = handoffs[refKey(entry.ref)];
       const after = text(handoff?.baseline) || text(handoff?.startedAt) || entry.latestTick || plan.observedAt;
-      return { ref: entry.ref, after, nextTicks: entry.nextTicks.filter((t) => t > after) };
+      return { ref: entry.ref, after, nextTicks: entry.nextTicks.filter((t) => t > after), schedule: entry.schedule, timeZone: entry.timeZone };
     });
 }
 
@@ -50,12 +55,26 @@ function handoffsFrom(outputs: (Record<string, JsonValue> | undefined)[]): Recor
 /** When a Job is for: its scheduled-timestamp annotation, else its creation. */
 const tickOf = (job: ObservedJob): string => job.scheduledTime ?? job.creationTimestamp;
 
-export function judgeFirstRuns(items: { target: FirstRunTarget; jobs: ObservedJob[]; missing?: boolean }[]): Verdict {
+/** The first tick after the handoff, when it falls after `until`: that CronJob cannot run before the deadline. */
+function dueAfter(target: FirstRunTarget, until: Date | undefined): string | undefined {
+  if (!until) return undefined;
+  const [first] = nextTicks(target.schedule, target.timeZone, new Date(target.after), 1);
+  return first && first.getTime() > until.getTime() ? first.toISOString() : undefined;
+}
+
+export function judgeFirstRuns(items: { target: FirstRunTarget; jobs: ObservedJob[]; missing?: boolean }[], until?: Date): Verdict {
   const evidence: Record<string, JsonValue> = {};
   const failed: string[] = [];
   const pending: string[] = [];
+  const notDue: string[] = [];
   for (const { target, jobs, missing } of items) {
     const key = refKey(target.ref);
+    const due = missing ? undefined : dueAfter(target, until);
+    if (due && jobs.every((j) => Date.parse(tickOf(j)) <= Date.parse(target.after))) {
+      evidence[key] = { after: target.after, job: 'not due before the deadline', nextTick: due };
+      notDue.push(`${key} (next tick ${due})`);
+      continue;
+    }
     const runs = jobs.filter((j) => Date.parse(tickOf(j)) > Date.parse(target.after)).sort((a, b) => tickOf(a).localeCompare(tickOf(b)));
     const first = runs[0];
     evidence[key] = { after: target.after, ...(first ? { job: first.name, tick: tickOf(first), outcome: first.outcome ?? 'running' } : { job: missing ? 'CronJob missing on target' : 'none yet' }) };
@@ -65,7 +84,9 @@ export function judgeFirstRuns(items: { target: FirstRunTarget; jobs: ObservedJo
   }
   if (failed.length > 0) return fail(`first run on the target failed: ${failed.join(', ')}`, evidence);
   if (pending.length > 0) return wait(`waiting for a first completed run: ${pending.join(', ')}`, evidence);
-  return pass(`${items.length} moved CronJob(s) completed their first run on the target`, evidence);
+  const ran = items.length - notDue.length;
+  const unchecked = notDue.length > 0 ? `; not due before the deadline: ${notDue.join(', ')}` : '';
+  return pass(`${ran} moved CronJob(s) completed their first run on the target${unchecked}`, evidence);
 }
 
 export function firstRunCheck(plan: Plan, outputs: (Record<string, JsonValue> | undefined)[], clusters: Record<string, ClusterPort>): GateCheck {
@@ -74,7 +95,7 @@ export function firstRunCheck(plan: Plan, outputs: (Record<string, JsonValue> | 
   const targets = firstRunTargets(plan, outputs);
   return {
     intervalMs: POLL_MS,
-    async check() {
+    async check(until) {
       const items = [];
       for (const t of targets) {
         const cronJob = await target.getCronJob(t.ref);
@@ -82,7 +103,7 @@ export function firstRunCheck(plan: Plan, outputs: (Record<string, JsonValue> | 
         const jobs = cronJob ? await target.listJobs(t.ref.namespace, cronJob.uid) : [];
         items.push({ target: t, jobs, missing: cronJob === undefined });
       }
-      return judgeFirstRuns(items);
+      return judgeFirstRuns(items, until);
     },
   };
 }
