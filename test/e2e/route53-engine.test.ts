@@ -9,37 +9,53 @@ import type { Step } from '../../src/config/types.js';
 import { awsClientConfig, motoEndpoint, uniqueName } from '../support/lab.js';
 import { emptyPlan, recordingReporter, testEnvironment, testLoaded, virtualClock } from '../support/step-runtime.js';
 
+/** A fresh zone with blue at weight 1 and green at 0, and an environment that shifts it. */
+async function weightedZone(prefix: string) {
+  const setup = new Route53Client(awsClientConfig());
+  const domain = `${uniqueName(prefix)}.example.com.`;
+  const zone = await setup.send(new CreateHostedZoneCommand({ Name: domain, CallerReference: uniqueName('ref') }));
+  const zoneId = zone.HostedZone!.Id!.replace('/hostedzone/', '');
+  const name = `api.${domain}`;
+  await setup.send(new ChangeResourceRecordSetsCommand({
+    HostedZoneId: zoneId,
+    ChangeBatch: {
+      Changes: [
+        { Action: 'CREATE', ResourceRecordSet: { Name: name, Type: 'A', SetIdentifier: 'blue', Weight: 1, TTL: 30, ResourceRecords: [{ Value: '192.0.2.1' }] } },
+        { Action: 'CREATE', ResourceRecordSet: { Name: name, Type: 'A', SetIdentifier: 'green', Weight: 0, TTL: 30, ResourceRecords: [{ Value: '192.0.2.2' }] } },
+      ],
+    },
+  }));
+  const env = testEnvironment({
+    aws: { region: 'us-east-1', endpoint: motoEndpoint },
+    dns: { hostedZoneId: zoneId, maxRequestsPerSecond: 2, records: [{ name, type: 'A', setIdentifiers: { blue: 'blue', green: 'green' } }] },
+  });
+  const weights = async () => {
+    const listed = await setup.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: name, StartRecordType: 'A' }));
+    return listed.ResourceRecordSets?.filter((r) => r.Name === name).map((r) => [r.SetIdentifier, r.Weight]);
+  };
+  return { env, weights };
+}
+
+/** A Route 53 client that counts ChangeResourceRecordSets calls. */
+function countingClient() {
+  const client = new Route53Client(awsClientConfig());
+  const counter = { batches: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'ChangeResourceRecordSetsCommand') counter.batches++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countBatches' },
+  );
+  return { client, counter };
+}
+
 describe('shiftTraffic steps run by the engine', () => {
   it('reaches 100% in three batches and journals each change', async () => {
-    const setup = new Route53Client(awsClientConfig());
-    const domain = `${uniqueName('engine')}.example.com.`;
-    const zone = await setup.send(new CreateHostedZoneCommand({ Name: domain, CallerReference: uniqueName('ref') }));
-    const zoneId = zone.HostedZone!.Id!.replace('/hostedzone/', '');
-    const name = `api.${domain}`;
-    await setup.send(new ChangeResourceRecordSetsCommand({
-      HostedZoneId: zoneId,
-      ChangeBatch: {
-        Changes: [
-          { Action: 'CREATE', ResourceRecordSet: { Name: name, Type: 'A', SetIdentifier: 'blue', Weight: 1, TTL: 30, ResourceRecords: [{ Value: '192.0.2.1' }] } },
-          { Action: 'CREATE', ResourceRecordSet: { Name: name, Type: 'A', SetIdentifier: 'green', Weight: 0, TTL: 30, ResourceRecords: [{ Value: '192.0.2.2' }] } },
-        ],
-      },
-    }));
-    const env = testEnvironment({
-      aws: { region: 'us-east-1', endpoint: motoEndpoint },
-      dns: { hostedZoneId: zoneId, maxRequestsPerSecond: 2, records: [{ name, type: 'A', setIdentifiers: { blue: 'blue', green: 'green' } }] },
-    });
+    const { env, weights } = await weightedZone('engine');
     const steps: Step[] = [10, 50, 100].map((percent) => ({ kind: 'shiftTraffic', percent, soakMs: 60_000 }));
     const loaded = testLoaded(env, steps);
-    const client = new Route53Client(awsClientConfig());
-    let batches = 0;
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'ChangeResourceRecordSetsCommand') batches++;
-        return next(args);
-      },
-      { step: 'initialize', name: 'countBatches' },
-    );
+    const { client, counter } = countingClient();
     const clock = virtualClock();
     const store = new MemoryStateStore(() => clock.now());
     const result = await executeRun({
@@ -53,15 +69,44 @@ describe('shiftTraffic steps run by the engine', () => {
       store,
     });
     expect(result.status).toBe('done');
-    expect(batches).toBe(3);
-    const listed = await setup.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: name, StartRecordType: 'A' }));
+    expect(counter.batches).toBe(3);
     // Blue had weight 1: the shift keeps the pair's total where it can express the share (10% of 1 cannot: 9/1).
-    expect(listed.ResourceRecordSets?.filter((r) => r.Name === name).map((r) => [r.SetIdentifier, r.Weight])).toEqual([['blue', 0], ['green', 10]]);
+    expect(await weights()).toEqual([['blue', 0], ['green', 10]]);
     const writes = (await store.readJournal()).filter((e) => e.type === 'write');
     expect(writes.map((e) => e.message)).toEqual([
       expect.stringMatching(/blue=9 green=1$/),
       expect.stringMatching(/blue=5 green=5$/),
       expect.stringMatching(/blue=0 green=10$/),
     ]);
+  });
+
+  it('with onFailure: rollback, a failed gate after two shifts puts the weights back as they were before the run', async () => {
+    const { env, weights } = await weightedZone('rollback');
+    const steps: Step[] = [
+      { kind: 'shiftTraffic', percent: 10, soakMs: 60_000 },
+      { kind: 'shiftTraffic', percent: 50, soakMs: 60_000 },
+      { kind: 'gate', name: 'smoke', gate: { type: 'command', command: 'false', args: [], env: {}, timeoutMs: 10_000 }, timeoutMs: 60_000 },
+    ];
+    const loaded = testLoaded(env, steps, { onFailure: 'rollback' });
+    const { client, counter } = countingClient();
+    const clock = virtualClock();
+    const store = new MemoryStateStore(() => clock.now());
+    const result = await executeRun({
+      loaded,
+      plan: emptyPlan(loaded, clock.now()),
+      ports: { clusters: {}, approvals: {}, workloads: {}, dns: createDnsPort(env, { client, clock }) },
+      clock,
+      reporter: recordingReporter(),
+      startedBy: 'tester',
+      autoApprove: false,
+      store,
+    });
+    expect(result.status).toBe('halted');
+    expect(result.message).toContain('gate smoke failed');
+    // Two shifts and one restoring batch.
+    expect(counter.batches).toBe(3);
+    expect(await weights()).toEqual([['blue', 1], ['green', 0]]);
+    const writes = (await store.readJournal()).filter((e) => e.type === 'write').map((e) => e.message);
+    expect(writes.at(-1)).toBe('rollback: weights restored to their values before the run');
   });
 });
