@@ -34,7 +34,7 @@ async function decide(rt: Rt, attempt: number): Promise<Decision> {
   if (rt.run.autoApprove) return answerNonInteractively(rt, deadline);
   const port = portFor(rt);
   const request = buildRequest(rt, deadline, attempt);
-  rt.run.reporter.waiting(`approval ${rt.label} (via ${rt.step.via}, ${request.required} of ${request.approvers.join(', ')})`, deadline);
+  rt.run.reporter.waiting(`${rt.label} (${request.required} of ${request.approvers.join(', ')})`, deadline);
   await rt.run.journal.append({
     type: 'wait',
     step: rt.index,
@@ -147,12 +147,12 @@ export function describeDecision(label: string, decision: Decision): string {
   const link = decision.link ? ` (${decision.link})` : '';
   switch (decision.outcome) {
     case 'approved':
-      return `approval ${label}: approved by ${decision.by.join(', ')} at ${decision.at}${link}`;
+      return `${label}: approved by ${decision.by.join(', ')} at ${decision.at}${link}`;
     case 'rejected':
-      return `approval ${label}: rejected by ${decision.by} at ${decision.at}: ${decision.reason}${link}`;
+      return `${label}: rejected by ${decision.by} at ${decision.at}: ${decision.reason}${link}`;
     case 'timeout': {
       const some = decision.approvedBy.length ? ` (approved only by ${decision.approvedBy.join(', ')})` : '';
-      return `approval ${label}: no decision before the deadline${some}, ${decision.at}${link}`;
+      return `${label}: no decision before the deadline${some}, ${decision.at}${link}`;
     }
   }
 }
