@@ -53,11 +53,7 @@ let dir: string;
 let namespace: string;
 
 beforeAll(async () => {
-  // The test is about the shipped binary: build it from the current sources first.
-  await run(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: repoRoot,
-    timeout: 170_000,
-  });
+  // The shipped binary was built from the current sources by the e2e global setup.
   dir = await mkdtemp(join(tmpdir(), 'cutover-cli-e2e-'));
   namespace = await createNamespace('blue', 'cli-e2e');
   await createNamespace('green', 'cli-e2e', namespace);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BatchV1Api, PatchStrategy, Watch, setHeaderOptions, type V1CronJob, type V1Job } from '@kubernetes/client-node';
-import { beforeAll, describe, expect, onTestFinished, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { createNamespace, kubeConfigFor, labKubeconfigPath, repoRoot, uniqueName, waitFor, type LabCluster } from '../support/lab.js';
 
 const MINUTE = 60_000;
@@ -250,13 +250,7 @@ async function writeRunbook(dir: string, namespace: string): Promise<string> {
 }
 
 describe('cutover execute hands CronJobs over on the real lab (issue 3)', () => {
-  beforeAll(async () => {
-    // The evidence is about the shipped binary: build it from the current sources first.
-    await execFileAsync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-      cwd: repoRoot,
-      timeout: 170_000,
-    });
-  });
+  // The evidence is about the shipped binary, built from the current sources by the e2e global setup.
 
   test('no tick runs on both clusters, green runs the ticks after the handoff, never both copies enabled', async () => {
     const namespace = uniqueName('handoff');
