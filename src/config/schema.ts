@@ -393,6 +393,10 @@ const cronjobsSchema = z
       .default('skip')
       .meta({ description: 'Ticks missed during the handoff: skip them, or run the latest one once on the target.' }),
     concurrency: z.int().min(1).max(100).default(5).meta({ description: 'CronJobs handed off at the same time.' }),
+    onDrift: z
+      .enum(['resuspend', 'halt'])
+      .optional()
+      .meta({ description: 'A moved CronJob found enabled on the source again later in the run: suspend it again (resuspend, the default), or suspend it again and halt.' }),
   })
   .transform(({ drainTimeout, ...rest }) => ({ ...rest, drainTimeoutMs: drainTimeout }));
 

@@ -69,6 +69,8 @@ export interface CronJobsSection {
   drainTimeoutMs: number;
   missedRuns: MissedRunsPolicy;
   concurrency: number;
+  /** A moved CronJob enabled again on the source during a later step: suspend it again (default) or halt. */
+  onDrift?: 'resuspend' | 'halt';
 }
 
 export interface PreflightStep {

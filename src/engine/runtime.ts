@@ -6,6 +6,7 @@ import type { ActorSystem } from 'xstate';
 import { RUN_SYSTEM_ID, describeFailure } from '../machine/runbook.js';
 import type { RollbackInput, RunbookContext, RunbookEvent, StepInput, StepOutput } from '../machine/runbook.js';
 import { executorFor } from '../steps/index.js';
+import { startDriftGuard } from './drift.js';
 import { rollbackTraffic } from '../steps/shift-traffic.js';
 import type { StepExecutors } from '../steps/index.js';
 import type { JsonValue, RunContext, StepRuntime } from '../steps/types.js';
@@ -77,13 +78,18 @@ async function runStep(deps: StepActorDeps, input: StepInput, root: RunRef, sign
   await deps.persisted();
   deps.run.reporter.step(input.index, input.label);
   await deps.notices.stepStarted(input.index, input.label);
+  // After the CronJobs moved, later steps run under the drift watch (src/engine/drift.ts).
+  const guard = startDriftGuard(deps.run, root.getSnapshot().context, input.index, signal);
   try {
-    const output = await executorFor(deps.executors, input.step)(createStepRuntime(deps, input, root, signal));
+    const running = executorFor(deps.executors, input.step)(createStepRuntime(deps, input, root, guard?.signal ?? signal));
+    const output = guard ? await guard.watch(running) : await running;
     await deps.notices.stepFinished(input.index, input.label, 'done');
     return output;
   } catch (error) {
     if (!signal.aborted) await deps.notices.stepFinished(input.index, input.label, 'failed', describeFailure(error));
     throw error;
+  } finally {
+    await guard?.stop();
   }
 }
 

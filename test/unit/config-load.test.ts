@@ -324,7 +324,7 @@ describe('schema problems, each at its own line and column', () => {
     const issues = await issuesOf({ 'rb.yaml': RUNBOOK.replace('  exclude:', '  drainTimout: 5m\n  exclude:'), 'env.yaml': ENVIRONMENT });
 
     expect(issues).toEqual([
-      '<dir>/rb.yaml:10:3 cronjobs.drainTimout: unknown field "drainTimout"; did you mean "drainTimeout"? Known fields here: namespaces, selector, exclude, running, drainTimeout, missedRuns, concurrency.',
+      '<dir>/rb.yaml:10:3 cronjobs.drainTimout: unknown field "drainTimout"; did you mean "drainTimeout"? Known fields here: namespaces, selector, exclude, running, drainTimeout, missedRuns, concurrency, onDrift.',
     ]);
   });
 

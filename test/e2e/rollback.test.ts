@@ -1,0 +1,103 @@
+// Issue 6, on the real lab and moto: `cutover execute` moves two minutely CronJobs to green and shifts 50%
+// of the traffic; `cutover rollback` — killed once with SIGKILL after a save and resumed — moves them back
+// to blue with the same handoff protocol and restores the weights to their values before the run. Both
+// apiservers are watched throughout: never both copies enabled, no tick twice, blue only at the end.
+import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, onTestFinished, test } from 'vitest';
+import {
+  SuspendWatch,
+  batch,
+  cutover,
+  enabledWhere,
+  minutelyCronJob,
+  ranJobs,
+  ticksRunTwice,
+  type CliResult,
+  writeHandoffRunbook,
+} from '../support/crash.js';
+import { awsClientConfig, createNamespace, motoEndpoint, uniqueName } from '../support/lab.js';
+
+const show = (r: CliResult) => `exit ${r.code ?? r.signal}\n${r.stdout}\n${r.stderr}`;
+
+async function weightedZone(): Promise<{ zoneId: string; name: string; weights: () => Promise<Record<string, number>> }> {
+  const route53 = new Route53Client(awsClientConfig());
+  const domain = `${uniqueName('rollback')}.example.com.`;
+  const zone = await route53.send(new CreateHostedZoneCommand({ Name: domain, CallerReference: uniqueName('ref') }));
+  const zoneId = zone.HostedZone!.Id!.replace('/hostedzone/', '');
+  const name = `api.${domain}`;
+  const record = (id: string, weight: number, ip: string) => ({
+    Action: 'CREATE' as const,
+    ResourceRecordSet: { Name: name, Type: 'A' as const, SetIdentifier: id, Weight: weight, TTL: 30, ResourceRecords: [{ Value: ip }] },
+  });
+  await route53.send(
+    new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: [record('blue', 200, '192.0.2.1'), record('green', 0, '192.0.2.2')] } }),
+  );
+  const weights = async () => {
+    const listed = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: name, StartRecordType: 'A' }));
+    return Object.fromEntries((listed.ResourceRecordSets ?? []).filter((r) => r.Name === name).map((r) => [r.SetIdentifier ?? '?', r.Weight ?? -1]));
+  };
+  return { zoneId, name, weights };
+}
+
+describe('cutover rollback undoes a run (issue 6)', () => {
+
+  test('CronJobs back on blue by the handoff protocol and weights as before the run, resumable after SIGKILL', async () => {
+    const sweep = uniqueName('rollback');
+    const namespace = uniqueName('rollback');
+    await createNamespace('blue', 'rollback', namespace);
+    await createNamespace('green', 'rollback', namespace);
+    for (const name of ['alpha', 'beta']) {
+      await batch('blue').createNamespacedCronJob({ namespace, body: minutelyCronJob(name, sweep, false) });
+      await batch('green').createNamespacedCronJob({ namespace, body: minutelyCronJob(name, sweep, true) });
+    }
+    const { zoneId, name, weights } = await weightedZone();
+    const dir = await mkdtemp(join(tmpdir(), 'cutover-rollback-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const { runbook } = await writeHandoffRunbook(dir, [namespace], {
+      name: 'undo',
+      envExtra: [
+        `aws: { region: us-east-1, endpoint: "${motoEndpoint}" }`,
+        'dns:',
+        `  hostedZoneId: ${zoneId}`,
+        '  records:',
+        `    - { name: ${name}, type: A, setIdentifiers: { blue: blue, green: green } }`,
+      ],
+      steps: ['  - preflight: {}', '  - moveCronJobs: {}', '  - shiftTraffic: { percent: 50 }'],
+    });
+    const env = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
+    const watch = new SuspendWatch(sweep);
+    await watch.start();
+    onTestFinished(() => watch.stop());
+
+    const executed = await cutover(['execute', '-f', runbook, '--yes'], { env });
+    expect(executed.code, show(executed)).toBe(0);
+    const shifted = await weights();
+    expect(shifted.green, 'half the traffic on green').toBeGreaterThan(0);
+    expect(shifted.green).toBe(shifted.blue);
+    expect([...(await enabledWhere(sweep)).values()]).toEqual([['green'], ['green']]);
+
+    // Killed after the third save of the rollback run (inside the weight restore), then resumed.
+    const killed = await cutover(['rollback', '-f', runbook, '--yes'], { env: { ...env, CUTOVER_CRASH_AT: '3' }, hook: true });
+    expect(killed.signal, show(killed)).toBe('SIGKILL');
+    const rolledBack = await cutover(['rollback', '-f', runbook, '--yes', '--steal-lock'], { env });
+    expect(rolledBack.code, show(rolledBack)).toBe(0);
+    expect(rolledBack.stdout).toMatch(/resuming rollback run undo-rollback-\S+ at step \d/);
+
+    expect(await weights()).toEqual({ blue: 200, green: 0 });
+    expect([...(await enabledWhere(sweep)).values()]).toEqual([['blue'], ['blue']]);
+    await watch.stop();
+    expect(watch.bothEnabled()).toEqual([]);
+    for (const key of [`${namespace}/alpha`, `${namespace}/beta`]) {
+      // Back on blue only once green was seen suspended again.
+      expect(watch.switchedAt('blue', key, false)!).toBeGreaterThan(watch.switchedAt('green', key, true)!);
+    }
+    expect(ticksRunTwice(await ranJobs(sweep))).toEqual([]);
+    // The rollback is a run of its own beside the one it undid, with its own journal.
+    const journal = await readFile(join(dir, 'state', 'undo-rollback', 'journal.ndjson'), 'utf8');
+    expect(journal).toContain('rollback: Route 53 change');
+    expect(journal).toContain('resumed by');
+  }, 8 * 60_000);
+});
