@@ -103,7 +103,7 @@ describe('a run killed at any point resumes to the same safe end (issue 6, crash
 
   test('SIGKILL after every snapshot save and at random instants: target-only, never both enabled, no tick twice', async () => {
     const sweep = uniqueName('sweep');
-    const watch = new SuspendWatch(sweep);
+    const watch = new SuspendWatch({ sweep });
 
     // A clean run first: how many saves (crash points) a run has, and how long it takes.
     const counter = await writeKill(0);

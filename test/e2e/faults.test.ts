@@ -55,7 +55,7 @@ describe('execute through a faulty network (issue 6)', () => {
     onTestFinished(async () => {
       for (const proxy of proxies) await proxy.close();
     });
-    const watch = new SuspendWatch(sweep);
+    const watch = new SuspendWatch({ sweep });
     const runbooks: string[] = [];
     for (let r = 0; r < RUNBOOKS; r++) {
       const namespace = uniqueName('faults');

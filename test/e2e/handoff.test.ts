@@ -11,15 +11,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BatchV1Api, PatchStrategy, Watch, setHeaderOptions, type V1CronJob, type V1Job } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1CronJob, type V1Job } from '@kubernetes/client-node';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { createNamespace, kubeConfigFor, labKubeconfigPath, repoRoot, uniqueName, waitFor, type LabCluster } from '../support/lab.js';
+import { MINUTE, SuspendWatch, batch, sleep } from '../support/crash.js';
+import { createNamespace, labKubeconfigPath, repoRoot, uniqueName, waitFor, type LabCluster } from '../support/lab.js';
 
-const MINUTE = 60_000;
 const SCHEDULED = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const batch = (cluster: LabCluster) => kubeConfigFor(cluster).makeApiClient(BatchV1Api);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Scenario {
   name: string;
@@ -61,100 +59,6 @@ const kubeTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/,
 
 async function writeLastScheduleTime(cluster: LabCluster, namespace: string, name: string, at: number): Promise<void> {
   await batch(cluster).patchNamespacedCronJobStatus({ name, namespace, body: { status: { lastScheduleTime: kubeTime(at) } } }, mergePatch);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Watching both apiservers: every suspend value of every CronJob, stamped on arrival
-
-interface Seen {
-  at: number;
-  cluster: LabCluster;
-  name: string;
-  suspend: boolean;
-}
-
-class SuspendWatch {
-  readonly seen: Seen[] = [];
-  private stopped = false;
-  private readonly running: Promise<void>[] = [];
-  private readonly controllers = new Set<AbortController>();
-
-  constructor(private readonly namespace: string) {}
-
-  async start(): Promise<void> {
-    for (const cluster of ['blue', 'green'] as const) {
-      const listed = await batch(cluster).listNamespacedCronJob({ namespace: this.namespace });
-      for (const cj of listed.items) this.record(cluster, cj);
-      this.running.push(this.follow(cluster, listed.metadata?.resourceVersion ?? '0'));
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    for (const controller of this.controllers) controller.abort();
-    await Promise.all(this.running);
-  }
-
-  /** Moments when a CronJob was enabled on both clusters, from the merged arrival order. */
-  bothEnabled(): string[] {
-    const state = new Map<string, boolean>();
-    const overlaps: string[] = [];
-    for (const event of [...this.seen].sort((a, b) => a.at - b.at)) {
-      state.set(`${event.cluster}/${event.name}`, !event.suspend);
-      if (state.get(`blue/${event.name}`) === true && state.get(`green/${event.name}`) === true) {
-        overlaps.push(`${event.name} at ${new Date(event.at).toISOString()}`);
-      }
-    }
-    return overlaps;
-  }
-
-  /** When a CronJob was last seen switching to `suspend` on a cluster. */
-  switchedAt(cluster: LabCluster, name: string, suspend: boolean): number | undefined {
-    const events = this.seen.filter((e) => e.cluster === cluster && e.name === name);
-    const index = events.findLastIndex((e, i) => e.suspend === suspend && i > 0 && events[i - 1]!.suspend !== suspend);
-    return index < 0 ? undefined : events[index]!.at;
-  }
-
-  private record(cluster: LabCluster, cj: V1CronJob): void {
-    const name = cj.metadata?.name ?? '?';
-    const suspend = cj.spec?.suspend === true;
-    const last = this.seen.findLast((e) => e.cluster === cluster && e.name === name);
-    if (last?.suspend !== suspend) this.seen.push({ at: Date.now(), cluster, name, suspend });
-  }
-
-  /** Watches from `resourceVersion`, again from the last one seen whenever the server ends the watch. */
-  private async follow(cluster: LabCluster, resourceVersion: string): Promise<void> {
-    let version = resourceVersion;
-    const path = `/apis/batch/v1/namespaces/${this.namespace}/cronjobs`;
-    while (!this.stopped) {
-      let expired = false;
-      const ended = new Promise<unknown>((resolve) => {
-        void new Watch(kubeConfigFor(cluster))
-          .watch(
-            path,
-            { resourceVersion: version, allowWatchBookmarks: true },
-            (type, object: V1CronJob & { code?: number }) => {
-              if (type === 'ERROR') {
-                expired = object.code === 410;
-                return;
-              }
-              version = object.metadata?.resourceVersion ?? version;
-              if (type !== 'BOOKMARK') this.record(cluster, object);
-            },
-            resolve,
-          )
-          .then((controller) => (this.stopped ? controller.abort() : this.controllers.add(controller)), resolve);
-      });
-      const error = await ended;
-      if (expired) {
-        const listed = await batch(cluster).listNamespacedCronJob({ namespace: this.namespace });
-        for (const cj of listed.items) this.record(cluster, cj);
-        version = listed.metadata?.resourceVersion ?? version;
-      } else if (error && !this.stopped) {
-        await sleep(200);
-      }
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -265,7 +169,7 @@ describe('cutover execute hands CronJobs over on the real lab (issue 3)', () => 
       await batch('green').createNamespacedCronJob({ namespace, body: cronJob(scenario, true) });
     }
     await batch('green').createNamespacedCronJob({ namespace: controlNamespace, body: cronJob({ name: 'control' }, true) });
-    const watch = new SuspendWatch(namespace);
+    const watch = new SuspendWatch({ namespace });
     await watch.start();
     onTestFinished(() => watch.stop());
 
@@ -312,8 +216,8 @@ describe('cutover execute hands CronJobs over on the real lab (issue 3)', () => 
       for (const job of mine) perTick.set(job.tick, [...(perTick.get(job.tick) ?? []), `${job.cluster}/${job.name}`]);
       expect([...perTick.values()].filter((names) => names.length > 1), `${name}: ticks run on both clusters`).toEqual([]);
 
-      const suspendedOnBlue = watch.switchedAt('blue', name, true);
-      const resumedOnGreen = watch.switchedAt('green', name, false);
+      const suspendedOnBlue = watch.switchedAt('blue', `${namespace}/${name}`, true);
+      const resumedOnGreen = watch.switchedAt('green', `${namespace}/${name}`, false);
       expect(suspendedOnBlue, `${name}: seen suspended on blue`).toBeDefined();
       expect(resumedOnGreen, `${name}: seen resumed on green`).toBeDefined();
       expect(resumedOnGreen!).toBeGreaterThan(suspendedOnBlue!);
@@ -336,7 +240,7 @@ describe('cutover execute hands CronJobs over on the real lab (issue 3)', () => 
     // long: green was resumed only after the Job running at cutover time had finished on blue.
     const drained = jobs.find((j) => j.cluster === 'blue' && j.name === longJob.name);
     expect(drained?.finished, 'the long Job finished on blue').toBeDefined();
-    expect(watch.switchedAt('green', 'long', false)!).toBeGreaterThanOrEqual(drained!.finished! - 1_000);
+    expect(watch.switchedAt('green', `${namespace}/long`, false)!).toBeGreaterThanOrEqual(drained!.finished! - 1_000);
     // forbid: no green Job started before every blue Job had finished.
     const blueForbid = jobs.filter((j) => j.cronJob === 'forbid' && j.cluster === 'blue');
     const firstGreenForbid = Math.min(...jobs.filter((j) => j.cronJob === 'forbid' && j.cluster === 'green').map((j) => j.created));

@@ -140,7 +140,7 @@ describe('least privilege: a whole cutover as the shipped role (issue 6)', () =>
         { timeoutMs: 30_000 },
       );
     }
-    const watch = new SuspendWatch(sweep);
+    const watch = new SuspendWatch({ sweep });
     await watch.start();
     onTestFinished(() => watch.stop());
 

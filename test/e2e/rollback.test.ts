@@ -68,7 +68,7 @@ describe('cutover rollback undoes a run (issue 6)', () => {
       steps: ['  - preflight: {}', '  - moveCronJobs: {}', '  - shiftTraffic: { percent: 50 }'],
     });
     const env = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
-    const watch = new SuspendWatch(sweep);
+    const watch = new SuspendWatch({ sweep });
     await watch.start();
     onTestFinished(() => watch.stop());
 

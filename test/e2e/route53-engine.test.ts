@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createDnsPort } from '../../src/adapters/aws/route53.js';
 import { MemoryStateStore } from '../../src/engine/memory-store.js';
 import { executeRun } from '../../src/engine/run.js';
-import type { Step } from '../../src/config/types.js';
+import type { LoadedRunbook, Step } from '../../src/config/types.js';
 import { awsClientConfig, motoEndpoint, uniqueName } from '../support/lab.js';
 import { emptyPlan, recordingReporter, testEnvironment, testLoaded, virtualClock } from '../support/step-runtime.js';
 
@@ -50,24 +50,30 @@ function countingClient() {
   return { client, counter };
 }
 
+/** Runs the runbook through the engine on a virtual clock, in-memory state, DNS through `client`. */
+async function runWithDns(loaded: LoadedRunbook, client: Route53Client) {
+  const clock = virtualClock();
+  const store = new MemoryStateStore(() => clock.now());
+  const result = await executeRun({
+    loaded,
+    plan: emptyPlan(loaded, clock.now()),
+    ports: { clusters: {}, approvals: {}, workloads: {}, dns: createDnsPort(loaded.environment, { client, clock }) },
+    clock,
+    reporter: recordingReporter(),
+    startedBy: 'tester',
+    autoApprove: false,
+    store,
+  });
+  return { result, store };
+}
+
 describe('shiftTraffic steps run by the engine', () => {
   it('reaches 100% in three batches and journals each change', async () => {
     const { env, weights } = await weightedZone('engine');
     const steps: Step[] = [10, 50, 100].map((percent) => ({ kind: 'shiftTraffic', percent, soakMs: 60_000 }));
     const loaded = testLoaded(env, steps);
     const { client, counter } = countingClient();
-    const clock = virtualClock();
-    const store = new MemoryStateStore(() => clock.now());
-    const result = await executeRun({
-      loaded,
-      plan: emptyPlan(loaded, clock.now()),
-      ports: { clusters: {}, approvals: {}, workloads: {}, dns: createDnsPort(env, { client, clock }) },
-      clock,
-      reporter: recordingReporter(),
-      startedBy: 'tester',
-      autoApprove: false,
-      store,
-    });
+    const { result, store } = await runWithDns(loaded, client);
     expect(result.status).toBe('done');
     expect(counter.batches).toBe(3);
     // Blue had weight 1: the shift keeps the pair's total where it can express the share (10% of 1 cannot: 9/1).
@@ -89,18 +95,7 @@ describe('shiftTraffic steps run by the engine', () => {
     ];
     const loaded = testLoaded(env, steps, { onFailure: 'rollback' });
     const { client, counter } = countingClient();
-    const clock = virtualClock();
-    const store = new MemoryStateStore(() => clock.now());
-    const result = await executeRun({
-      loaded,
-      plan: emptyPlan(loaded, clock.now()),
-      ports: { clusters: {}, approvals: {}, workloads: {}, dns: createDnsPort(env, { client, clock }) },
-      clock,
-      reporter: recordingReporter(),
-      startedBy: 'tester',
-      autoApprove: false,
-      store,
-    });
+    const { result, store } = await runWithDns(loaded, client);
     expect(result.status).toBe('halted');
     expect(result.message).toContain('gate smoke failed');
     // Two shifts and one restoring batch.

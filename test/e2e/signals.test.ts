@@ -20,7 +20,7 @@ async function interruptDuringDrain(signal: 'SIGINT' | 'SIGTERM'): Promise<void>
   // `long` keeps a Job running for 70 s: the handoff must wait for it (drain).
   await batch('blue').createNamespacedCronJob({ namespace, body: minutelyCronJob('long', sweep, false, 70) });
   await batch('green').createNamespacedCronJob({ namespace, body: minutelyCronJob('long', sweep, true, 70) });
-  const watch = new SuspendWatch(sweep);
+  const watch = new SuspendWatch({ sweep });
   await watch.start();
   onTestFinished(() => watch.stop());
   await waitFor('a running Job of `long` on blue', async () => ((await ranJobs(sweep)).length > 0 ? true : undefined), {

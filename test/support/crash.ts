@@ -182,7 +182,7 @@ export async function writeHandoffRunbook(
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Watching both apiservers: every suspend value of every labelled CronJob, stamped on arrival
+// Watching both apiservers: every suspend value of every CronJob in scope, stamped on arrival
 
 interface Seen {
   at: number;
@@ -191,17 +191,31 @@ interface Seen {
   suspend: boolean;
 }
 
+/** The CronJobs a watch follows: those of one namespace, or those carrying a sweep's label anywhere. */
+export type WatchScope = { namespace: string } | { sweep: string };
+
 export class SuspendWatch {
   readonly seen: Seen[] = [];
   private stopped = false;
   private readonly running: Promise<void>[] = [];
   private readonly controllers = new Set<AbortController>();
+  private readonly labelSelector?: string;
+  private readonly path: string;
 
-  constructor(private readonly sweep: string) {}
+  constructor(private readonly scope: WatchScope) {
+    this.labelSelector = 'sweep' in scope ? `${SWEEP_LABEL}=${scope.sweep}` : undefined;
+    this.path = 'namespace' in scope ? `/apis/batch/v1/namespaces/${scope.namespace}/cronjobs` : '/apis/batch/v1/cronjobs';
+  }
+
+  private list(cluster: LabCluster) {
+    return 'namespace' in this.scope
+      ? batch(cluster).listNamespacedCronJob({ namespace: this.scope.namespace })
+      : batch(cluster).listCronJobForAllNamespaces({ labelSelector: this.labelSelector });
+  }
 
   async start(): Promise<void> {
     for (const cluster of ['blue', 'green'] as const) {
-      const listed = await batch(cluster).listCronJobForAllNamespaces({ labelSelector: `${SWEEP_LABEL}=${this.sweep}` });
+      const listed = await this.list(cluster);
       for (const cj of listed.items) this.record(cluster, cj);
       this.running.push(this.follow(cluster, listed.metadata?.resourceVersion ?? '0'));
     }
@@ -248,8 +262,8 @@ export class SuspendWatch {
       const ended = new Promise<unknown>((resolve) => {
         void new Watch(kubeConfigFor(cluster))
           .watch(
-            '/apis/batch/v1/cronjobs',
-            { resourceVersion: version, allowWatchBookmarks: true, labelSelector: `${SWEEP_LABEL}=${this.sweep}` },
+            this.path,
+            { resourceVersion: version, allowWatchBookmarks: true, ...(this.labelSelector ? { labelSelector: this.labelSelector } : {}) },
             (type, object: V1CronJob & { code?: number }) => {
               if (type === 'ERROR') {
                 expired = object.code === 410;
@@ -264,7 +278,7 @@ export class SuspendWatch {
       });
       const error = await ended;
       if (expired) {
-        const listed = await batch(cluster).listCronJobForAllNamespaces({ labelSelector: `${SWEEP_LABEL}=${this.sweep}` });
+        const listed = await this.list(cluster);
         for (const cj of listed.items) this.record(cluster, cj);
         version = listed.metadata?.resourceVersion ?? version;
       } else if (error && !this.stopped) {
