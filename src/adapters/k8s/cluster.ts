@@ -11,7 +11,7 @@ import {
 import type { ClusterConfig, Environment } from '../../config/types.js';
 import type { ClusterPort } from '../../core/ports.js';
 import type { CronJobRef, CronJobSelector, ObservedCronJob, ObservedJob } from '../../core/types.js';
-import { connectCluster, lazyConnection, type ClusterConnection } from './client.js';
+import { connectCluster, lazyConnection, makeApiClient, type ClusterConnection } from './client.js';
 import { toObservedCronJob, toObservedJob } from './convert.js';
 import type { Operation } from './errors.js';
 import { lastScheduleTimePatch, suspendPatch } from './patches.js';
@@ -52,7 +52,7 @@ export class KubernetesCluster implements ClusterPort {
     const connection = await this.connection();
     if (this.clients?.from !== connection) {
       const { kubeConfig, server } = connection;
-      const apis = { server, batch: kubeConfig.makeApiClient(BatchV1Api), version: kubeConfig.makeApiClient(VersionApi) };
+      const apis = { server, batch: makeApiClient(kubeConfig, BatchV1Api), version: makeApiClient(kubeConfig, VersionApi) };
       this.clients = { from: connection, apis };
     }
     return this.clients.apis;

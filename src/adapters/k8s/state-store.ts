@@ -14,7 +14,7 @@ import type { LockHolder, LockRequest, RunLock } from '../../engine/lock.js';
 import { parseJournal, parseRun } from '../../engine/store.js';
 import type { PersistedRun, StateStore } from '../../engine/store.js';
 import type { JournalEntry } from '../../steps/types.js';
-import { connectCluster, lazyConnection, type ClusterConnection } from './client.js';
+import { connectCluster, lazyConnection, makeApiClient, type ClusterConnection } from './client.js';
 import type { Operation } from './errors.js';
 import { acquireLeaseLock, isConflict, isNotFound, isUnclear, readLeaseHolder, type LeaseLock, type LeaseLockOptions, type LeaseTarget } from './lease-lock.js';
 import { callOptions, defaultRequestPolicy, listAll, pageParams, read, write, type RequestPolicy } from './request.js';
@@ -94,7 +94,7 @@ export class KubernetesStateStore implements StateStore {
     const connection = await this.connection();
     if (this.clients?.from !== connection) {
       const { kubeConfig, server } = connection;
-      const apis = { server, core: kubeConfig.makeApiClient(CoreV1Api), coordination: kubeConfig.makeApiClient(CoordinationV1Api) };
+      const apis = { server, core: makeApiClient(kubeConfig, CoreV1Api), coordination: makeApiClient(kubeConfig, CoordinationV1Api) };
       this.clients = { from: connection, apis };
     }
     return this.clients.apis;

@@ -3,7 +3,7 @@
 import { AppsV1Api, type V1Deployment, type V1StatefulSet } from '@kubernetes/client-node';
 import type { ClusterConfig, Environment } from '../../config/types.js';
 import type { WorkloadsPort } from '../../core/ports.js';
-import { connectCluster, lazyConnection, type ClusterConnection } from './client.js';
+import { connectCluster, lazyConnection, makeApiClient, type ClusterConnection } from './client.js';
 import { callOptions, defaultRequestPolicy, listAll, pageParams, read, type RequestPolicy } from './request.js';
 
 type Workload = Awaited<ReturnType<WorkloadsPort['workloads']>>[number];
@@ -48,7 +48,7 @@ export class KubernetesWorkloads implements WorkloadsPort {
   private async apps(): Promise<AppsConnection> {
     const connection = await this.connection();
     if (this.clients?.from !== connection) {
-      const apps = { server: connection.server, apps: connection.kubeConfig.makeApiClient(AppsV1Api) };
+      const apps = { server: connection.server, apps: makeApiClient(connection.kubeConfig, AppsV1Api) };
       this.clients = { from: connection, apps };
     }
     return this.clients.apps;
