@@ -20,16 +20,9 @@ if [ -x "$bin/kubectl" ]; then
 fi
 
 kube=$(go list -m -f '{{.Version}}' k8s.io/kubernetes)
-minor=${kube#v1.}; minor=${minor%%.*}
-ldflags="-s -w \
- -X k8s.io/component-base/version.gitVersion=$kube \
- -X k8s.io/component-base/version.gitMajor=1 \
- -X k8s.io/component-base/version.gitMinor=$minor \
- -X k8s.io/component-base/version.gitTreeState=clean \
- -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z \
- -X k8s.io/client-go/pkg/version.gitVersion=$kube \
- -X k8s.io/client-go/pkg/version.gitMajor=1 \
- -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+# shellcheck source=ldflags.sh
+. ./ldflags.sh
+ldflags=$(kube_ldflags "$kube")
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

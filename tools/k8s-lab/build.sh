@@ -14,22 +14,15 @@ kube=$(go list -m -f '{{.Version}}' k8s.io/kubernetes)
 etcd=$(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
 [ -n "$kube" ] && [ -n "$etcd" ] || { echo "lab build: cannot read pinned versions from go.mod/go.sum" >&2; exit 1; }
 
-key=$( { go version; cat go.mod go.sum build.sh; find . -name '*.go' -print0 | sort -z | xargs -0 cat; } | sha256sum | cut -c1-16)
+key=$( { go version; cat go.mod go.sum build.sh ldflags.sh; find . -name '*.go' -print0 | sort -z | xargs -0 cat; } | sha256sum | cut -c1-16)
 out="$root/.lab/bin/$kube-etcd$etcd-$key"
 if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/etcd" ] && [ -x "$out/podcompleter" ]; then
   echo "$out"; exit 0
 fi
 
-minor=${kube#v1.}; minor=${minor%%.*}
-ldflags="-s -w \
- -X k8s.io/component-base/version.gitVersion=$kube \
- -X k8s.io/component-base/version.gitMajor=1 \
- -X k8s.io/component-base/version.gitMinor=$minor \
- -X k8s.io/component-base/version.gitTreeState=clean \
- -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z \
- -X k8s.io/client-go/pkg/version.gitVersion=$kube \
- -X k8s.io/client-go/pkg/version.gitMajor=1 \
- -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+# shellcheck source=ldflags.sh
+. ./ldflags.sh
+ldflags=$(kube_ldflags "$kube")
 
 tmp="$out.partial"
 rm -rf "$tmp"; mkdir -p "$tmp"
