@@ -3,11 +3,14 @@
 //   - the plan has no blocked CronJob (each is refused with its reason);
 //   - every CronJob of the plan is still there on both clusters; one recreated since the plan, or whose
 //     suspend state changed, is journaled as drift (the handoff reads both copies again anyway).
+//   - when the runbook asks Slack for approvals, the Slack app, channel and approvers are usable (the
+//     approval port's own preflight), so a run does not move CronJobs and then stop at an approval that
+//     could never be given.
 // Permissions: reading each CronJob proves `get`; the `patch` on cronjobs and cronjobs/status is only
 // proven by the handoff's first write. A ClusterPort `canI` (SelfSubjectAccessReview) would let this step
 // check it up front. The AWS account pin (environment aws.accountId) is checked where the ports are
 // created, since steps never talk to AWS directly.
-import type { PreflightStep } from '../config/types.js';
+import type { ApproveStep, PreflightStep } from '../config/types.js';
 import { HaltError } from '../core/errors.js';
 import type { ClusterPort } from '../core/ports.js';
 import { refKey, type ObservedCronJob } from '../core/types.js';
@@ -35,8 +38,26 @@ export const preflight: StepExecutor<PreflightStep> = async (rt) => {
   refuseMissing(source, target, sightings);
   const drifted = await journalDrift(rt, sightings);
   reporter.info(`${entries.length} CronJob(s) present on both clusters${drifted > 0 ? `, ${drifted} changed since the plan` : ''}`);
+  await checkSlackApprovals(rt);
   return { sourceVersion, targetVersion, cronJobs: entries.length, drifted } satisfies Record<string, JsonValue>;
 };
+
+/** Halts before anything changes when the runbook's Slack approvals could not be asked for or given. */
+async function checkSlackApprovals(rt: StepRuntime<PreflightStep>): Promise<void> {
+  const { loaded, ports, autoApprove, startedBy, reporter } = rt.run;
+  const steps = loaded.runbook.steps.filter((s): s is ApproveStep => s.kind === 'approve' && s.via === 'slack');
+  const check = ports.approvals.slack?.preflight;
+  if (steps.length === 0 || autoApprove || !check) return;
+  const approvers = [...new Set(steps.flatMap((s) => s.approvers ?? loaded.environment.slack?.approvers ?? []))];
+  const problems = await check.call(ports.approvals.slack, { startedBy, approvers });
+  if (problems.length > 0) {
+    throw new HaltError(
+      `Slack is not ready for the approvals of this runbook:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+      'Fix the Slack app, channel or approvers (docs/approvals.md), then re-run `cutover execute` to resume.',
+    );
+  }
+  reporter.info(`Slack ready for approvals by ${approvers.join(', ')}`);
+}
 
 async function sight(source: ClusterPort, target: ClusterPort, entry: CronJobPlanEntry): Promise<Sighting> {
   const [onSource, onTarget] = await Promise.all([source.getCronJob(entry.ref), target.getCronJob(entry.ref)]);
