@@ -271,21 +271,16 @@ describe('execute refuses before changing anything', () => {
   });
 });
 
+/** An environment file naming the two lab clusters, with runs recorded beside it. */
+function writeLabEnvironment(path: string): Promise<void> {
+  const clusters = (['blue', 'green'] as const).map((c) => `  ${c}: { kubeconfig: { context: lab-${c}, path: ${JSON.stringify(labKubeconfigPath)} } }`);
+  return writeFile(path, ['apiVersion: cutover.dev/v1', 'kind: Environment', 'name: cli-e2e', 'clusters:', ...clusters, ''].join('\n'));
+}
+
 describe('execute and status on the lab', () => {
   test('a run that halts at a gate is recorded, resumed by the next execute, and shown by status', async () => {
     const env = join(dir, 'resume-env.yaml');
-    await writeFile(
-      env,
-      [
-        'apiVersion: cutover.dev/v1',
-        'kind: Environment',
-        'name: cli-e2e',
-        'clusters:',
-        `  blue: { kubeconfig: { context: lab-blue, path: ${JSON.stringify(labKubeconfigPath)} } }`,
-        `  green: { kubeconfig: { context: lab-green, path: ${JSON.stringify(labKubeconfigPath)} } }`,
-        '',
-      ].join('\n'),
-    );
+    await writeLabEnvironment(env);
     await batch('blue').createNamespacedCronJob({ namespace, body: cronJob('resume', false, 'resume') });
     await batch('green').createNamespacedCronJob({ namespace, body: cronJob('resume', true, 'resume') });
     const file = await writeRunbook(
@@ -332,18 +327,7 @@ describe('execute and status on the lab', () => {
 describe('interrupting execute', () => {
   test('SIGINT stops the run at a safe point: exit 1, recorded as aborted, resumable', async () => {
     const env = join(dir, 'sigint-env.yaml');
-    await writeFile(
-      env,
-      [
-        'apiVersion: cutover.dev/v1',
-        'kind: Environment',
-        'name: cli-e2e',
-        'clusters:',
-        `  blue: { kubeconfig: { context: lab-blue, path: ${JSON.stringify(labKubeconfigPath)} } }`,
-        `  green: { kubeconfig: { context: lab-green, path: ${JSON.stringify(labKubeconfigPath)} } }`,
-        '',
-      ].join('\n'),
-    );
+    await writeLabEnvironment(env);
     const file = await writeRunbook('sigint', ['preflight: {}', 'gate: { name: long check, timeout: 2m, command: { command: sleep, args: ["60"] } }'], {
       selector: 'app=nothing-here',
     });

@@ -16,13 +16,14 @@ import {
   cutover,
   enabledWhere,
   minutelyCronJob,
+  motoDnsLines,
   ranJobs,
   sleep,
   ticksRunTwice,
   writeHandoffRunbook,
   type CliResult,
 } from '../support/crash.js';
-import { awsClientConfig, createNamespace, motoEndpoint, uniqueName, waitFor } from '../support/lab.js';
+import { awsClientConfig, createNamespace, uniqueName, waitFor } from '../support/lab.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const show = (r: CliResult) => `exit ${r.code ?? r.signal}\n${r.stdout}\n${r.stderr}`;
@@ -142,13 +143,7 @@ describe('drift during a run (issue 6)', () => {
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const { runbook } = await writeHandoffRunbook(dir, [namespace], {
       name: 'drift',
-      envExtra: [
-        `aws: { region: us-east-1, endpoint: "${motoEndpoint}" }`,
-        'dns:',
-        `  hostedZoneId: ${zoneId}`,
-        '  records:',
-        `    - { name: ${name}, type: A, setIdentifiers: { blue: blue, green: green } }`,
-      ],
+      envExtra: motoDnsLines(zoneId, name),
       steps: ['  - preflight: {}', '  - shiftTraffic: { percent: 50 }', '  - gate: { timeout: 2m, command: { command: sh, args: ["-c", "exec sleep 30"] } }'],
     });
     const stateDir = join(dir, 'state', 'drift');

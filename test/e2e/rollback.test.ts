@@ -13,12 +13,13 @@ import {
   cutover,
   enabledWhere,
   minutelyCronJob,
+  motoDnsLines,
   ranJobs,
   ticksRunTwice,
   type CliResult,
   writeHandoffRunbook,
 } from '../support/crash.js';
-import { awsClientConfig, createNamespace, motoEndpoint, uniqueName } from '../support/lab.js';
+import { awsClientConfig, createNamespace, uniqueName } from '../support/lab.js';
 
 const show = (r: CliResult) => `exit ${r.code ?? r.signal}\n${r.stdout}\n${r.stderr}`;
 
@@ -58,13 +59,7 @@ describe('cutover rollback undoes a run (issue 6)', () => {
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const { runbook } = await writeHandoffRunbook(dir, [namespace], {
       name: 'undo',
-      envExtra: [
-        `aws: { region: us-east-1, endpoint: "${motoEndpoint}" }`,
-        'dns:',
-        `  hostedZoneId: ${zoneId}`,
-        '  records:',
-        `    - { name: ${name}, type: A, setIdentifiers: { blue: blue, green: green } }`,
-      ],
+      envExtra: motoDnsLines(zoneId, name),
       steps: ['  - preflight: {}', '  - moveCronJobs: {}', '  - shiftTraffic: { percent: 50 }'],
     });
     const env = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };

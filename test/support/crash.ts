@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BatchV1Api, Watch, type V1CronJob, type V1Job } from '@kubernetes/client-node';
-import { kubeConfigFor, labKubeconfigPath, repoRoot, type LabCluster } from './lab.js';
+import { kubeConfigFor, labKubeconfigPath, motoEndpoint, repoRoot, type LabCluster } from './lab.js';
 
 export const MINUTE = 60_000;
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
@@ -121,6 +121,17 @@ export interface RunbookFiles {
   dir: string;
   runbook: string;
   environment: string;
+}
+
+/** Environment lines (for `envExtra`) pointing Route 53 at moto and naming one blue/green weighted A record. */
+export function motoDnsLines(zoneId: string, name: string): string[] {
+  return [
+    `aws: { region: us-east-1, endpoint: "${motoEndpoint}" }`,
+    'dns:',
+    `  hostedZoneId: ${zoneId}`,
+    '  records:',
+    `    - { name: ${name}, type: A, setIdentifiers: { blue: blue, green: green } }`,
+  ];
 }
 
 /** An environment of the two lab clusters with local state in `dir`, and a handoff runbook for `namespaces`. */
