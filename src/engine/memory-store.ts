@@ -24,8 +24,8 @@ export class MemoryStateStore implements StateStore {
     this.run = copy(run);
   }
 
-  async appendJournal(entry: JournalEntry): Promise<void> {
-    this.journal.push(copy(entry));
+  async appendJournal(...entries: JournalEntry[]): Promise<void> {
+    for (const entry of entries) this.journal.push(copy(entry));
   }
 
   async readJournal(): Promise<JournalEntry[]> {

@@ -57,7 +57,8 @@ export interface StateStore {
   readonly location: string;
   load(): Promise<PersistedRun | undefined>;
   save(run: PersistedRun): Promise<void>;
-  appendJournal(entry: JournalEntry): Promise<void>;
+  /** Appends the entries in order, as one write where the store can. */
+  appendJournal(...entries: JournalEntry[]): Promise<void>;
   readJournal(): Promise<JournalEntry[]>;
   lock(request: LockRequest): Promise<RunLock>;
   /** The current lock holder, if any, for `status`. */
@@ -102,7 +103,7 @@ function kubernetesStateStore(loaded: LoadedRunbook, where: { cluster: string; n
     location: stateLocation({ cluster, namespace, runbook: loaded.runbook.name }),
     load: async () => (await open()).load(),
     save: async (run) => (await open()).save(run),
-    appendJournal: async (entry) => (await open()).appendJournal(entry),
+    appendJournal: async (...entries) => (await open()).appendJournal(...entries),
     readJournal: async () => (await open()).readJournal(),
     lock: async (request) => (await open()).lock(request),
     lockHolder: async () => (await open()).lockHolder(),
@@ -164,11 +165,12 @@ export class LocalStateStore implements StateStore {
     await writeFileAtomic(this.snapshotFile, `${JSON.stringify(run, null, 2)}\n`);
   }
 
-  async appendJournal(entry: JournalEntry): Promise<void> {
+  async appendJournal(...entries: JournalEntry[]): Promise<void> {
+    if (entries.length === 0) return;
     await mkdir(this.location, { recursive: true });
     const handle = await open(this.journalFile, 'a');
     try {
-      await handle.appendFile(`${JSON.stringify(entry)}\n`);
+      await handle.appendFile(entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
       await handle.datasync();
     } finally {
       await handle.close();

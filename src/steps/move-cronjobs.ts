@@ -30,7 +30,7 @@ export async function moveCronJobsPaced(
     `handing off ${entries.length} CronJob(s) from ${ctx.source.name} to ${ctx.target.name}, ${concurrency} at a time ` +
       `(running: ${ctx.policy.running}, missedRuns: ${ctx.policy.missedRuns})`,
   );
-  const outcomes = await runPool(entries, concurrency, (entry) => handOff(ctx, entry.ref)).catch((error: unknown) => {
+  const outcomes = await runPool(entries, concurrency, (entry, slot) => handOff(ctx, entry.ref, slot)).catch((error: unknown) => {
     throw stoppedHandoffs(error);
   });
   return summarise(outcomes);

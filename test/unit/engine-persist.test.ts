@@ -74,7 +74,7 @@ class CrashingStore implements StateStore {
   lockHolder = () => this.inner.lockHolder();
   archive = (runId: string) => this.inner.archive(runId);
   save = async (run: PersistedRun) => (this.crashed ? undefined : this.inner.save(run));
-  appendJournal = async (entry: JournalEntry) => (this.crashed ? undefined : this.inner.appendJournal(entry));
+  appendJournal = async (...entries: JournalEntry[]) => (this.crashed ? undefined : this.inner.appendJournal(...entries));
   lock: StateStore['lock'] = async (request) => {
     const lock = await this.inner.lock(request);
     return {

@@ -391,6 +391,34 @@ describe('moveCronJobs: order of writes', () => {
     expect(writes[0]!.data).toMatchObject({ cluster: expect.any(String), ref: expect.any(String), before: expect.any(Object), after: expect.any(Object) });
   });
 
+  it('makes 14 API calls for a plain handoff: three writes, the reads that guard them, one verify', async () => {
+    const world = new World();
+    const ref = world.seed({ name: 'mailer' }, {}, {});
+    await move(world, await planOf(world, [ref]), newStore());
+    const calls = world.log.filter((c) => c.ref === refKey(ref) || c.op === 'listJobs');
+    const count = (cluster: string, op: Op) => calls.filter((c) => c.cluster === cluster && c.op === op).length;
+    expect({
+      blueGet: count('blue', 'getCronJob'),
+      blueSuspend: count('blue', 'setSuspend'),
+      blueListJobs: count('blue', 'listJobs'),
+      greenGet: count('green', 'getCronJob'),
+      greenBaseline: count('green', 'setLastScheduleTime'),
+      greenResume: count('green', 'setSuspend'),
+      greenListJobs: count('green', 'listJobs'),
+    }).toEqual({
+      // first look, read-back of the suspend, last look before the resume, verify
+      blueGet: 4,
+      blueSuspend: 1,
+      // the drain, and the check for a Job started since, right before the resume
+      blueListJobs: 2,
+      // first look, the read before the baseline, verify
+      greenGet: 3,
+      greenBaseline: 1,
+      greenResume: 1,
+      greenListJobs: 1,
+    });
+  });
+
   it('persists each CronJob phase in order, for cutover status and resume', async () => {
     const world = new World();
     const a = world.seed({ name: 'mailer' }, {}, {});
@@ -403,7 +431,8 @@ describe('moveCronJobs: order of writes', () => {
     await move(world, await planOf(world, [a]), store);
     const final = (store.data['cronjobs'] as Record<string, Record<string, JsonValue>>)[refKey(a)]!;
     phases.push(final['phase'] as string);
-    expect(phases).toEqual(['pending', 'source-suspended', 'drained', 'baselined', 'resumed', 'verified']);
+    // A drain with nothing to wait for is stored with the baseline, not on its own.
+    expect(phases).toEqual(['pending', 'source-suspended', 'baselined', 'resumed', 'verified']);
     expect(final).toMatchObject({ drain: 'none', baseline: '2026-03-02T10:00:00.000Z', targetLastBefore: '' });
   });
 });
@@ -645,6 +674,20 @@ describe('moveCronJobs: the source copy enabled again (a GitOps sync)', () => {
     await expectMoved(world, ref);
   });
 
+  it('halts instead of resuming again when the target reads back suspended right after its resume', async () => {
+    const world = new World();
+    const ref = world.seed({ name: 'mailer', annotations: { 'argocd.argoproj.io/tracking-id': 'billing:batch/CronJob:billing/mailer' } }, {}, {});
+    world.hooks.push(async (call, w) => {
+      // A sync on the target restores the suspend: true of its manifests.
+      if (call.cluster === 'green' && call.op === 'setSuspend' && call.value === false) await w.sims.green!.setSuspend(ref, true);
+    });
+    const halt = await haltOf(move(world, await planOf(world, [ref]), newStore()));
+    expect(halt.message).toContain('was resumed on green but reads back suspended');
+    expect(halt.message).toContain('runs on neither cluster');
+    expect(world.writes('green', 'setSuspend', ref).filter((c) => c.value === false)).toHaveLength(1);
+    expect((await world.peek('blue', ref)).suspend).toBe(true);
+  });
+
   it('halts with the target suspended when a sync keeps re-enabling the source', async () => {
     const world = new World();
     const ref = world.seed({ name: 'mailer' }, {}, {});
@@ -731,6 +774,39 @@ describe('moveCronJobs: ordering around ticks', () => {
     expect(ticksOn(world, 'blue', ref)).toEqual(['2026-03-02T10:01:00.000Z']);
     expect(ticksOn(world, 'green', ref)).toEqual(['2026-03-02T10:02:00.000Z', '2026-03-02T10:03:00.000Z']);
     expect(journalOf(store, 'wait').map((e) => e.message)).toEqual([expect.stringContaining('letting it run on blue first')]);
+  });
+
+  it('lends a slot out while an item only waits, and takes it back before the item goes on', async () => {
+    let working = 0;
+    let peak = 0;
+    const order: string[] = [];
+    const busy = async (label: string) => {
+      order.push(label);
+      working += 1;
+      peak = Math.max(peak, working);
+      await new Promise((r) => setTimeout(r, 2));
+      working -= 1;
+    };
+    await runPool([1, 2, 3], 1, async (n, slot) => {
+      await busy(`${n} before`);
+      await slot.idle(() => new Promise((r) => setTimeout(r, 20)));
+      await busy(`${n} after`);
+    });
+    // One slot: never two items at work; the others started while the first one waited.
+    expect(peak).toBe(1);
+    expect(order.slice(0, 3)).toEqual(['1 before', '2 before', '3 before']);
+    expect(order).toHaveLength(6);
+  });
+
+  it('starts no new item after a failure and reports every failure', async () => {
+    const started: number[] = [];
+    const run = runPool([1, 2, 3, 4], 2, async (n) => {
+      started.push(n);
+      await new Promise((r) => setTimeout(r, n));
+      if (n <= 2) throw new Error(`item ${n}`);
+    });
+    await expect(run).rejects.toMatchObject({ failures: [{ item: 1 }, { item: 2 }] });
+    expect(started).toEqual([1, 2]);
   });
 
   it('runs at most `concurrency` handoffs at once, in the given order', async () => {

@@ -246,8 +246,12 @@ export class KubernetesStateStore implements StateStore {
     });
   }
 
-  async appendJournal(entry: JournalEntry): Promise<void> {
-    const line = journalLine(entry);
+  async appendJournal(...entries: JournalEntry[]): Promise<void> {
+    // One line per write: each keeps its own lost-answer check, and a chunk boundary can fall between any two.
+    for (const entry of entries) await this.appendLine(journalLine(entry));
+  }
+
+  private async appendLine(line: string): Promise<void> {
     // The chunk a conflict is about: the last one known, or the first when there is none yet.
     const chunkName = () => this.names.chunk(Math.max(0, this.tail?.index ?? 0));
     await this.writeWithRetries(chunkName, async (retry) => {

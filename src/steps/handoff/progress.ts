@@ -80,12 +80,17 @@ export function progressToJson(progress: CronJobProgress): Record<string, JsonVa
 }
 
 /**
- * Keeps every CronJob's progress and persists the whole map on each change. Concurrent handoffs record
- * through one queue, so a slower write never lands after a newer one and rolls a phase back.
+ * Keeps every CronJob's progress and persists the whole map on each change. Changes made while a write is
+ * on its way are stored together by the next write (a group commit): with many handoffs at once, one write
+ * serves all of them instead of each waiting for its own turn. Writes never overlap, so a slower one never
+ * lands after a newer one and rolls a phase back, and each change resolves once a write that holds it is
+ * stored.
  */
 export class ProgressBook {
   private readonly entries: Record<string, CronJobProgress>;
   private queue: Promise<void> = Promise.resolve();
+  /** The write that will pick up changes made now, if it has not started yet. */
+  private next: Promise<void> | undefined;
 
   constructor(
     initial: JsonValue | undefined,
@@ -112,9 +117,15 @@ export class ProgressBook {
       const key = refKey(ref);
       this.entries[key] = { ...(this.entries[key] ?? { phase: 'pending' }), ...patch };
     }
-    const snapshot = this.toJson();
-    const write = this.queue.then(() => this.persist(snapshot));
-    this.queue = write;
+    if (this.next) return this.next;
+    const write = this.queue.then(() => {
+      // From here on, changes wait for the write after this one: this one's map is taken now.
+      this.next = undefined;
+      return this.persist(this.toJson());
+    });
+    this.next = write;
+    // A failed write fails its own callers; the next write still goes ahead with everything known.
+    this.queue = write.catch(() => undefined);
     return write;
   }
 

@@ -11,16 +11,17 @@
 // The target is enabled only at the end of the third row, right after a fresh read showed the source
 // suspended, so cutover never makes both copies enabled at once.
 import { HaltError } from '../../core/errors.js';
-import type { CronJobRef } from '../../core/types.js';
+import type { CronJobRef, ObservedCronJob } from '../../core/types.js';
 import { refKey } from '../../core/types.js';
 import { formatDuration } from '../../core/duration.js';
 import { ensureBaseline } from './baseline.js';
 import type { HandoffContext } from './context.js';
 import { drainSource, unfinishedSourceJobs } from './drain.js';
+import type { PoolSlot } from './pool.js';
 import { quietStart } from './order.js';
-import { PHASES, type CronJobProgress, type HandoffPhase } from './progress.js';
+import { PHASES, type CronJobProgress, type DrainOutcome, type HandoffPhase } from './progress.js';
 import { kubeTime, toMs } from './ticks.js';
-import { verifyHandoff } from './verify.js';
+import { targetSuspendedAgain, verifyHandoff } from './verify.js';
 import { enableTarget, readBoth, readCronJob, suspendConfirmed, type Pair } from './writes.js';
 
 export interface HandoffOutcome {
@@ -33,8 +34,9 @@ type Next = Pair | 'done';
 
 const rank = (phase: HandoffPhase): number => PHASES.indexOf(phase);
 
-export async function handOff(ctx: HandoffContext, ref: CronJobRef): Promise<HandoffOutcome> {
-  return new Handoff(ctx, ref).run();
+/** `slot`: the worker-pool slot the handoff runs in, lent out while it only waits before its verify. */
+export async function handOff(ctx: HandoffContext, ref: CronJobRef, slot?: PoolSlot): Promise<HandoffOutcome> {
+  return new Handoff(ctx, ref, slot).run();
 }
 
 class Handoff {
@@ -45,6 +47,7 @@ class Handoff {
   constructor(
     private readonly ctx: HandoffContext,
     private readonly ref: CronJobRef,
+    private readonly slot?: PoolSlot,
   ) {
     this.key = refKey(ref);
     const hint = ctx.progress(ref);
@@ -73,8 +76,8 @@ class Handoff {
     if (!pair.source.suspend && !pair.target.suspend) return this.guardTarget(pair);
     if (!pair.source.suspend) return this.suspendSource(pair);
     this.sourceSeenSuspended = true;
-    if (!pair.target.suspend) return this.verify();
-    return this.moveWhileBothSuspended(pair);
+    if (!pair.target.suspend) return this.verify(pair);
+    return this.moveWhileBothSuspended(pair.source);
   }
 
   /** Remembers, before any write, what verify needs to tell this handoff's Jobs from older ones. */
@@ -108,11 +111,12 @@ class Handoff {
     await this.noteReenabled(pair);
     // After waiting out a tick, both copies are read again: the wait may have changed either one.
     if (await this.letImminentTickRun(pair)) return readBoth(this.ctx, this.ref);
-    await suspendConfirmed(this.ctx, 'source', pair.source);
+    const source = await suspendConfirmed(this.ctx, 'source', pair.source);
     this.sourceSeenSuspended = true;
-    await this.ctx.record(this.ref, { phase: 'source-suspended' });
     this.ctx.reporter.info(`${this.key}: suspended on ${this.ctx.source.name} (confirmed)`);
-    return readBoth(this.ctx, this.ref);
+    // Both copies are suspended now (the source just read back so, the target as last read): straight on
+    // to the drain, while the phase is stored. Every write after this one waits until it is stored.
+    return this.moveWhileBothSuspended(source, this.ctx.record(this.ref, { phase: 'source-suspended' }));
   }
 
   private async letImminentTickRun(pair: Pair): Promise<boolean> {
@@ -131,39 +135,57 @@ class Handoff {
     return true;
   }
 
-  private async moveWhileBothSuspended(pair: Pair): Promise<Next> {
+  /**
+   * Drain, baseline, resume. The ownerless gap of the CronJob runs from the source's confirmed suspend to
+   * the resume, so whatever does not depend on each other goes side by side: the drain and the target's
+   * read, storing a phase and the reads before the next write.
+   */
+  private async moveWhileBothSuspended(source: ObservedCronJob, stored: Promise<void> = Promise.resolve()): Promise<Next> {
     const { ctx } = this;
-    const drain = await drainSource(ctx, pair.source);
-    await ctx.record(this.ref, { phase: 'drained', drain });
-    const fresh = await readBoth(ctx, this.ref);
-    if (!fresh.source.suspend || !fresh.target.suspend) return fresh;
-    const baselined = await ensureBaseline(ctx, fresh.source, fresh.target);
-    await ctx.record(this.ref, { phase: 'baselined', baseline: baselined.baseline ?? '', baselineReason: baselined.reason });
-    ctx.reporter.info(`${this.key}: target baseline ${baselined.baseline ?? 'none'} (${baselined.reason})`);
-    if (await this.resumeTarget()) {
-      await ctx.record(this.ref, { phase: 'resumed' });
-      ctx.reporter.info(`${this.key}: resumed on ${ctx.target.name}`);
-      await ctx.clock.sleep(ctx.timing.verifySettleMs, ctx.signal);
+    // Both copies suspended is a safe place to stop when asked to, once the phase is stored.
+    if (ctx.signal.aborted) {
+      await stored;
+      ctx.signal.throwIfAborted();
     }
-    return readBoth(ctx, this.ref);
+    let [drain, target] = await settledTogether(drainSource(ctx, source), readCronJob(ctx, 'target', this.ref), stored);
+    if (drain !== 'none') {
+      // The drain waited or was skipped: say so, and read the target again after the wait.
+      [target] = await settledTogether(readCronJob(ctx, 'target', this.ref), ctx.record(this.ref, { phase: 'drained', drain }));
+    }
+    if (!(await this.resumeTarget(source, target, drain))) return readBoth(ctx, this.ref);
+    await ctx.record(this.ref, { phase: 'resumed' });
+    ctx.reporter.info(`${this.key}: resumed on ${ctx.target.name}`);
+    // The handoff only waits here: its pool slot goes to the next CronJob meanwhile.
+    const settle = () => ctx.clock.sleep(ctx.timing.verifySettleMs, ctx.signal);
+    await (this.slot ? this.slot.idle(settle) : settle());
+    const settled = await readBoth(ctx, this.ref);
+    // Resuming it again would fight whatever suspended it (a sync restoring suspend: true): stop and say so.
+    if (settled.source.suspend && settled.target.suspend) throw targetSuspendedAgain(ctx, settled);
+    return settled;
   }
 
   /**
    * Enables the target, only after a read made right before shows the source still suspended (a GitOps
-   * sync may have re-enabled it since) and no new source Job running. The baseline is checked again
-   * here: a tick that passed since it was written would otherwise start on the target at once.
+   * sync may have re-enabled it since) and no new source Job running. The baseline is written first, from
+   * the source as confirmed suspended, and checked again against that last read: a tick that passed
+   * meanwhile would otherwise start on the target at once.
    */
-  private async resumeTarget(): Promise<boolean> {
+  private async resumeTarget(confirmed: ObservedCronJob, target: ObservedCronJob, drain: DrainOutcome): Promise<boolean> {
     const { ctx } = this;
-    const source = await readCronJob(ctx, 'source', this.ref);
+    if (!target.suspend) return false;
+    const baselined = await ensureBaseline(ctx, confirmed, target);
+    ctx.reporter.info(`${this.key}: target baseline ${baselined.baseline ?? 'none'} (${baselined.reason})`);
+    const [source, unfinished] = await settledTogether(
+      readCronJob(ctx, 'source', this.ref),
+      ctx.policy.running === 'wait' ? unfinishedSourceJobs(ctx, confirmed) : Promise.resolve([]),
+      ctx.record(this.ref, { phase: 'baselined', drain, baseline: baselined.baseline ?? '', baselineReason: baselined.reason }),
+    );
     if (!source.suspend) return false;
-    if (ctx.policy.running === 'wait' && (await unfinishedSourceJobs(ctx, source)).length > 0) {
+    if (unfinished.length > 0) {
       await ctx.journal('drift', `${this.key}: a Job started on ${ctx.source.name} after the drain; draining again`, { ref: this.key });
       return false;
     }
-    const target = await readCronJob(ctx, 'target', this.ref);
-    if (!target.suspend) return false;
-    const rechecked = await ensureBaseline(ctx, source, target);
+    const rechecked = await ensureBaseline(ctx, source, baselined.target);
     if (rechecked.wrote) {
       await ctx.record(this.ref, { baseline: rechecked.baseline ?? '', baselineReason: rechecked.reason });
     }
@@ -171,10 +193,10 @@ class Handoff {
     return true;
   }
 
-  private async verify(): Promise<Next> {
+  private async verify(pair: Pair): Promise<Next> {
     const { ctx } = this;
     const floor = toMs(ctx.progress(this.ref).targetLastBefore);
-    const verdict = await verifyHandoff(ctx, this.ref, floor);
+    const verdict = await verifyHandoff(ctx, pair, floor);
     if (verdict.outcome === 'source-enabled') return verdict.pair;
     await ctx.record(this.ref, { phase: 'verified', finishedAt: ctx.clock.now().toISOString() });
     ctx.reporter.info(`${this.key}: verified: suspended on ${ctx.source.name}, running on ${ctx.target.name}`);
@@ -207,4 +229,15 @@ class Handoff {
     const progress = this.ctx.progress(this.ref);
     return { ref: this.ref, result: progress.foundMoved ? 'already-moved' : 'moved', progress };
   }
+}
+
+/**
+ * Like Promise.all, but waits for every promise to settle before it rejects with the first failure: no
+ * read, wait or save goes on unwatched after the handoff has stopped.
+ */
+async function settledTogether<T extends readonly unknown[]>(...promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }

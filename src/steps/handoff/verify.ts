@@ -1,24 +1,24 @@
-// Verify: after the target copy is resumed, read both copies again. The handoff is done only when the
+// Verify: after the target copy is resumed, both copies are read again. The handoff is done only when the
 // source is suspended, the target enabled, and the target has started no Job for a tick the source had
 // already run: such a Job is exactly the double run cutover exists to prevent, so it halts loudly.
 import { HaltError } from '../../core/errors.js';
-import type { CronJobRef, ObservedJob } from '../../core/types.js';
+import type { ObservedJob } from '../../core/types.js';
 import { refKey } from '../../core/types.js';
 import type { HandoffContext } from './context.js';
 import { jobTick, kubeTime, toMs } from './ticks.js';
-import { readBoth, type Pair } from './writes.js';
+import type { Pair } from './writes.js';
 
 export type Verdict = { outcome: 'verified'; pair: Pair } | { outcome: 'source-enabled'; pair: Pair };
 
 /**
- * `handoffFloor`: the target's lastScheduleTime before this handoff wrote anything. Target Jobs for ticks
- * at or before it were started before the handoff began and are not its doing.
+ * `pair`: both copies as read after the resume settled. `handoffFloor`: the target's lastScheduleTime
+ * before this handoff wrote anything. Target Jobs for ticks at or before it were started before the
+ * handoff began and are not its doing.
  */
-export async function verifyHandoff(ctx: HandoffContext, ref: CronJobRef, handoffFloor: number | undefined): Promise<Verdict> {
-  const pair = await readBoth(ctx, ref);
+export async function verifyHandoff(ctx: HandoffContext, pair: Pair, handoffFloor: number | undefined): Promise<Verdict> {
+  const ref = pair.target;
   // A sync re-enabled the source after the target was resumed: the caller suspends the target again.
   if (!pair.source.suspend) return { outcome: 'source-enabled', pair };
-  if (pair.target.suspend) throw targetSuspendedAgain(ctx, pair);
   const sourceLast = toMs(pair.source.lastScheduleTime);
   if (sourceLast === undefined) return { outcome: 'verified', pair };
   const jobs = await ctx.target.listJobs(ref.namespace, pair.target.uid);
@@ -30,7 +30,8 @@ export async function verifyHandoff(ctx: HandoffContext, ref: CronJobRef, handof
   return { outcome: 'verified', pair };
 }
 
-function targetSuspendedAgain(ctx: HandoffContext, pair: Pair): HaltError {
+/** The target copy, resumed by this handoff moments ago, reads back suspended: something keeps rewriting it. */
+export function targetSuspendedAgain(ctx: HandoffContext, pair: Pair): HaltError {
   const key = refKey(pair.target);
   const by = pair.target.managedBy ? ` (it is managed by ${pair.target.managedBy}, whose sync may have restored suspend: true)` : '';
   return new HaltError(

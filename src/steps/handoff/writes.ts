@@ -47,11 +47,14 @@ export async function suspendConfirmed(ctx: HandoffContext, side: Side, before: 
   );
 }
 
-/** Resumes the target copy; the caller has just confirmed the source copy suspended. */
+/**
+ * Resumes the target copy; the caller has just confirmed the source copy suspended. Returns the copy as
+ * the server stored it; the verify that follows reads both copies again.
+ */
 export async function enableTarget(ctx: HandoffContext, before: ObservedCronJob): Promise<ObservedCronJob> {
   const stored = await ctx.target.setSuspend(before, false);
   await journalWrite(ctx, ctx.target, before, { suspend: before.suspend }, { suspend: stored.suspend });
-  return readCronJob(ctx, 'target', before);
+  return stored;
 }
 
 /** Writes status.lastScheduleTime on the target copy and checks the server kept it. */
