@@ -17,6 +17,14 @@ function defaultLabel(step: Step): string {
   }
 }
 
+/**
+ * How messages name a gate: `gate api healthy` for a named gate, `gate: http` (its default label) for one
+ * without a name, never `gate gate: http`.
+ */
+export function gateTitle(label: string): string {
+  return label.startsWith('gate:') ? label : `gate ${label}`;
+}
+
 /** The step's own `name` when the runbook gives one, otherwise what it does. */
 export function stepLabel(step: Step): string {
   return step.name ?? defaultLabel(step);

@@ -7,6 +7,7 @@
 // again; a resume after a rejection or a timeout is a new attempt with a fresh deadline and a new message.
 import type { ApproveStep } from '../config/types.js';
 import { formatDuration } from '../core/duration.js';
+import { gateTitle } from '../machine/labels.js';
 import { HaltError, InputError } from '../core/errors.js';
 import type { ApprovalPort, ApprovalRequest, Decision } from '../core/ports.js';
 import type { StepPlanEntry } from '../plan/types.js';
@@ -237,7 +238,7 @@ function effectOf(entry: StepPlanEntry, from: string, to: string): string {
     case 'moveCronJobs':
       return `move ${entry.count} CronJob${entry.count === 1 ? '' : 's'} from ${from} to ${to}`;
     case 'gate':
-      return `gate ${entry.label} (${entry.gateType}, up to ${formatDuration(entry.timeoutMs)})`;
+      return `${gateTitle(entry.label)} (${entry.gateType}, up to ${formatDuration(entry.timeoutMs)})`;
     case 'preflight':
       return 'preflight checks';
     case 'approve':

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { GateSpec, GateStep } from '../config/types.js';
 import { HaltError } from '../core/errors.js';
 import { formatDuration } from '../core/duration.js';
+import { gateTitle } from '../machine/labels.js';
 import { alarmsCheck } from './gates/cloudwatch-alarms.js';
 import { commandCheck } from './gates/command.js';
 import { firstRunCheck } from './gates/cronjob-first-run.js';
@@ -22,12 +23,12 @@ export const gate: StepExecutor<GateStep> = async (rt) => {
   // A crash-resume keeps the deadline; a resume after the gate halted gets a fresh one (a new attempt).
   const attempt = typeof rt.progress.data.haltedAttempts === 'number' ? rt.progress.data.haltedAttempts + 1 : 1;
   const until = await rt.deadline(attempt === 1 ? 'gate' : `gate-${attempt}`, rt.step.timeoutMs);
-  rt.run.reporter.waiting(`gate ${rt.label} (${rt.step.gate.type})`, until);
+  rt.run.reporter.waiting(rt.step.name ? `${gateTitle(rt.label)} (${rt.step.gate.type})` : gateTitle(rt.label), until);
   const { verdict, looks } = await lookUntilDecided(rt, check, until);
   const record: Record<string, JsonValue> = { gate: rt.step.gate.type, status: verdict.status, summary: verdict.summary, looks, evidence: verdict.evidence };
-  await rt.run.journal.append({ type: 'gate', step: rt.index, message: `gate ${rt.label}: ${verdict.status}: ${verdict.summary}`, data: record });
+  await rt.run.journal.append({ type: 'gate', step: rt.index, message: `${gateTitle(rt.label)}: ${verdict.status}: ${verdict.summary}`, data: record });
   if (verdict.status === 'pass') {
-    rt.run.reporter.info(`gate ${rt.label} passed: ${verdict.summary}`);
+    rt.run.reporter.info(`${gateTitle(rt.label)} passed: ${verdict.summary}`);
     return record;
   }
   await rt.update({ haltedAttempts: attempt });
@@ -77,7 +78,7 @@ async function lookUntilDecided(rt: StepRuntime<GateStep>, check: GateCheck, unt
     const verdict = await check.check(until, rt.signal);
     if (verdict.status !== 'wait') return { verdict, looks };
     // Say what the gate waits for when it changes, not at every look.
-    if (verdict.summary !== previous) rt.run.reporter.info(`gate ${rt.label}: ${verdict.summary}`);
+    if (verdict.summary !== previous) rt.run.reporter.info(`${gateTitle(rt.label)}: ${verdict.summary}`);
     previous = verdict.summary;
     if (!(await pauseBefore(rt.run.clock, check.intervalMs, until, rt.signal))) return { verdict, looks };
   }
@@ -86,7 +87,7 @@ async function lookUntilDecided(rt: StepRuntime<GateStep>, check: GateCheck, unt
 function haltFor(rt: StepRuntime<GateStep>, verdict: Verdict, until: Date): HaltError {
   const what =
     verdict.status === 'fail'
-      ? `gate ${rt.label} failed: ${verdict.summary}`
-      : `gate ${rt.label} did not pass within ${formatDuration(rt.step.timeoutMs)} (deadline ${until.toISOString()}): ${verdict.summary}`;
+      ? `${gateTitle(rt.label)} failed: ${verdict.summary}`
+      : `${gateTitle(rt.label)} did not pass within ${formatDuration(rt.step.timeoutMs)} (deadline ${until.toISOString()}): ${verdict.summary}`;
   return new HaltError(what, 'The evidence is in the run journal (`cutover status`). Fix the cause, then resume the run to look again.');
 }

@@ -1,6 +1,7 @@
 // A small StepRuntime for running one step executor outside the engine: progress and deadlines kept in
 // memory the way the engine persists them (deadlines stored on first use), a journal and a reporter that
 // record what they are told, and a virtual clock whose sleeps advance time at once.
+import { stepLabel } from '../../src/machine/labels.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { Ports } from '../../src/core/ports.js';
 import type { Environment, LoadedRunbook, Runbook, Step } from '../../src/config/types.js';
@@ -132,7 +133,7 @@ export function stepRuntime<S extends Step>(run: RunContext, index: number, prog
     run,
     index,
     step,
-    label: step.name ?? `${step.kind} ${index + 1}`,
+    label: stepLabel(step),
     progress,
     async update(data: Record<string, JsonValue>) {
       // A JSON round trip, as the engine's persistence does: nothing non-serialisable slips through.

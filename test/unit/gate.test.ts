@@ -161,6 +161,15 @@ describe('the gate runner', () => {
     expect(run.entries).toEqual([expect.objectContaining({ type: 'gate', step: 0, message: expect.stringMatching(/^gate api healthy: pass/) })]);
   });
 
+  it('names a gate without a name by its type, once', async () => {
+    const clock = virtualClock();
+    const workloads: WorkloadsPort = { workloads: async () => [{ kind: 'Deployment', namespace: 'api', name: 'web', desired: 1, available: 1 }] };
+    const step: GateStep = { kind: 'gate', gate: { type: 'kubernetes', cluster: 'green', namespaces: ['api'] }, timeoutMs: 60_000 };
+    const run = testRun({ loaded: testLoaded(testEnvironment(), [step]), ports: { workloads: { green: workloads } }, clock });
+    await gate(stepRuntime(run, 0));
+    expect(run.entries.map((e) => e.message)).toEqual([expect.stringMatching(/^gate: kubernetes: pass: /)]);
+  });
+
   it('halts at the deadline with the last evidence, and a resume after the halt gets a fresh deadline', async () => {
     const clock = virtualClock();
     const run = testRun({
