@@ -2,6 +2,21 @@
 // sandbox implements them in memory on a virtual clock. Nothing past this line knows which it talks to.
 import type { CronJobRef, CronJobSelector, ObservedCronJob, ObservedJob } from './types.js';
 
+/** One permission: may the run's credentials `verb` the resource (or its subresource) in the namespace? */
+export interface AccessCheck {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  namespace: string;
+}
+
+export interface AccessVerdict {
+  allowed: boolean;
+  /** The authorizer's reason, when it gives one. */
+  reason?: string;
+}
+
 /** One Kubernetes cluster, as named in the environment file. */
 export interface ClusterPort {
   readonly name: string;
@@ -15,6 +30,8 @@ export interface ClusterPort {
   setLastScheduleTime(ref: CronJobRef, time: string): Promise<ObservedCronJob>;
   /** Jobs in the namespace; with ownerUid, only those whose controller is that CronJob. */
   listJobs(namespace: string, ownerUid?: string): Promise<ObservedJob[]>;
+  /** Asks the cluster's authorizer (SelfSubjectAccessReview) about each check, in order; changes nothing. */
+  canI(checks: AccessCheck[]): Promise<AccessVerdict[]>;
 }
 
 /** A weighted record of a Route 53 group, as read; `raw` keeps every other field for a faithful UPSERT. */

@@ -6,13 +6,14 @@
 //   - when the runbook asks Slack for approvals, the Slack app, channel and approvers are usable (the
 //     approval port's own preflight), so a run does not move CronJobs and then stop at an approval that
 //     could never be given.
-// Permissions: reading each CronJob proves `get`; the `patch` on cronjobs and cronjobs/status is only
-// proven by the handoff's first write. A ClusterPort `canI` (SelfSubjectAccessReview) would let this step
-// check it up front. The AWS account pin (environment aws.accountId) is checked where the ports are
-// created, since steps never talk to AWS directly.
+//   - the credentials may do every write and list of the handoff, in every namespace it moves CronJobs in
+//     (SelfSubjectAccessReview on each cluster): a target that refused the baseline would otherwise leave
+//     a CronJob suspended on both clusters. Reading each CronJob proves `get`.
+// The AWS account pin (environment aws.accountId) is checked where the ports are created, since steps
+// never talk to AWS directly.
 import type { ApproveStep, PreflightStep } from '../config/types.js';
-import { HaltError } from '../core/errors.js';
-import type { ClusterPort } from '../core/ports.js';
+import { ApiError, HaltError } from '../core/errors.js';
+import type { AccessCheck, ClusterPort } from '../core/ports.js';
 import { refKey, type ObservedCronJob } from '../core/types.js';
 import type { CronJobPlanEntry, CronJobSide } from '../plan/types.js';
 import { clusterPort, movableEntries, refuseBlocked } from './handoff/plan.js';
@@ -36,11 +37,72 @@ export const preflight: StepExecutor<PreflightStep> = async (rt) => {
   const concurrency = Math.max(1, rt.run.loaded.runbook.cronjobs.concurrency);
   const sightings = await runPool(entries, concurrency, (entry) => sight(source, target, entry));
   refuseMissing(source, target, sightings);
+  const permissions = await checkPermissions(rt, source, target, [...new Set(entries.map((e) => e.ref.namespace))]);
   const drifted = await journalDrift(rt, sightings);
   reporter.info(`${entries.length} CronJob(s) present on both clusters${drifted > 0 ? `, ${drifted} changed since the plan` : ''}`);
   await checkSlackApprovals(rt);
-  return { sourceVersion, targetVersion, cronJobs: entries.length, drifted } satisfies Record<string, JsonValue>;
+  return { sourceVersion, targetVersion, cronJobs: entries.length, drifted, permissions } satisfies Record<string, JsonValue>;
 };
+
+/** What the handoff does in each namespace: on the source, suspend and drain; on the target, baseline, resume, verify. */
+function accessNeeded(namespace: string, side: 'source' | 'target'): AccessCheck[] {
+  const batch = (verb: string, resource: string, subresource?: string): AccessCheck => ({
+    verb,
+    group: 'batch',
+    resource,
+    namespace,
+    ...(subresource ? { subresource } : {}),
+  });
+  const checks = [batch('patch', 'cronjobs'), batch('list', 'jobs')];
+  return side === 'target' ? [...checks, batch('patch', 'cronjobs', 'status')] : checks;
+}
+
+const describeCheck = (c: AccessCheck): string =>
+  `${c.verb} ${c.resource}${c.subresource ? `/${c.subresource}` : ''} in ${c.namespace}`;
+
+/**
+ * Asks both clusters whether the run may do what the handoff does, and halts before any write when not.
+ * Returns how many permissions were checked ('unchecked' when a cluster does not let its users ask).
+ */
+async function checkPermissions(
+  rt: StepRuntime<PreflightStep>,
+  source: ClusterPort,
+  target: ClusterPort,
+  namespaces: string[],
+): Promise<number | 'unchecked'> {
+  const sides = [
+    { port: source, checks: namespaces.flatMap((ns) => accessNeeded(ns, 'source')) },
+    { port: target, checks: namespaces.flatMap((ns) => accessNeeded(ns, 'target')) },
+  ];
+  let verdicts;
+  try {
+    verdicts = await Promise.all(sides.map(({ port, checks }) => (checks.length > 0 ? port.canI(checks) : Promise.resolve([]))));
+  } catch (error) {
+    // Creating SelfSubjectAccessReviews is granted to every authenticated user by default; a cluster
+    // that took it away leaves the first write of each kind to find out.
+    if (error instanceof ApiError && error.status === 403) {
+      rt.run.reporter.warn(`could not check permissions up front (${error.message}); the handoff's writes will tell`);
+      return 'unchecked';
+    }
+    throw error;
+  }
+  const denied = sides.flatMap(({ port, checks }, i) =>
+    checks.flatMap((check, j) => {
+      const verdict = verdicts[i]?.[j];
+      if (verdict?.allowed) return [];
+      return [`  ${port.name}: ${describeCheck(check)}${verdict?.reason ? ` (${verdict.reason})` : ''}`];
+    }),
+  );
+  if (denied.length > 0) {
+    throw new HaltError(
+      `The run's credentials may not do everything the handoff needs; nothing has been changed. Refused:\n${denied.join('\n')}`,
+      'Grant them (deploy/rbac/cutover-operator.clusterrole.yaml, bound in each namespace), then re-run `cutover execute` to resume.',
+    );
+  }
+  const count = sides.reduce((n, side) => n + side.checks.length, 0);
+  rt.run.reporter.info(`permissions: all ${count} checked allowed (patch cronjobs and cronjobs/status, list jobs)`);
+  return count;
+}
 
 /** Halts before anything changes when the runbook's Slack approvals could not be asked for or given. */
 async function checkSlackApprovals(rt: StepRuntime<PreflightStep>): Promise<void> {

@@ -170,6 +170,25 @@ describe('least-privilege RBAC in deploy/rbac', () => {
     expect(await workloads.workloads([workNs])).toEqual([]);
   });
 
+  it("answers preflight's permission checks as the authorizer decides them: allowed where bound, refused elsewhere", async () => {
+    const check = (verb: string, resource: string, namespace: string, subresource?: string) => ({
+      verb,
+      group: 'batch',
+      resource,
+      namespace,
+      ...(subresource ? { subresource } : {}),
+    });
+    const verdicts = await cluster.canI([
+      check('patch', 'cronjobs', workNs),
+      check('patch', 'cronjobs', workNs, 'status'),
+      check('list', 'jobs', workNs),
+      check('patch', 'cronjobs', otherNs),
+      check('delete', 'cronjobs', workNs),
+      check('create', 'jobs', workNs),
+    ]);
+    expect(verdicts.map((v) => v.allowed)).toEqual([true, true, true, false, false, false]);
+  });
+
   it('grants the Kubernetes state store and its Lease lock in the state namespace through the cutover-state Role', async () => {
     const runbook = 'rbac-run';
     const store = new KubernetesStateStore({ cluster: 'blue', namespace: stateNs, runbook }, async () => ({ kubeConfig: sa, server: labCluster.server }));

@@ -2,9 +2,10 @@
 // call recorded. It only stores what it is told: no controller runs, nothing is scheduled, no Job
 // appears by itself (tests add Jobs with `addJob`). Failures can be queued per method.
 import { ApiError } from '../../src/core/errors.js';
-import type { ClusterPort } from '../../src/core/ports.js';
+import type { AccessCheck, AccessVerdict, ClusterPort } from '../../src/core/ports.js';
 import type { CronJobRef, CronJobSelector, ObservedCronJob, ObservedJob } from '../../src/core/types.js';
 import { refKey } from '../../src/core/types.js';
+import { accessKey } from '../../src/adapters/sandbox/cluster.js';
 import { matchesSelector, parseSelector } from '../../src/adapters/sandbox/selector.js';
 
 export type ClusterMethod = Exclude<keyof ClusterPort, 'name'>;
@@ -89,6 +90,14 @@ export class MemoryCluster implements ClusterPort {
   async setLastScheduleTime(ref: CronJobRef, time: string): Promise<ObservedCronJob> {
     this.enter('setLastScheduleTime', [ref, time]);
     return this.change(ref, { lastScheduleTime: time });
+  }
+
+  /** Permissions withheld, named as `accessKey` names them; everything else is allowed. */
+  readonly denied = new Set<string>();
+
+  async canI(checks: AccessCheck[]): Promise<AccessVerdict[]> {
+    this.enter('canI', [checks]);
+    return checks.map((c) => ({ allowed: !this.denied.has(accessKey(c)) }));
   }
 
   async listJobs(namespace: string, ownerUid?: string): Promise<ObservedJob[]> {

@@ -7,7 +7,7 @@ import { VirtualClock } from '../../src/adapters/sandbox/clock.js';
 import { SimulatedCluster, type SimCronJobSpec } from '../../src/adapters/sandbox/cluster.js';
 import type { CronJobsSection, LoadedRunbook, MoveCronJobsStep, PreflightStep } from '../../src/config/types.js';
 import { ApiError, HaltError } from '../../src/core/errors.js';
-import type { ClusterPort } from '../../src/core/ports.js';
+import type { AccessCheck, AccessVerdict, ClusterPort } from '../../src/core/ports.js';
 import type { CronJobRef, CronJobSelector, ObservedCronJob, ObservedJob } from '../../src/core/types.js';
 import { refKey } from '../../src/core/types.js';
 import type { CronJobAction, CronJobPlanEntry, Plan } from '../../src/plan/types.js';
@@ -24,7 +24,7 @@ const NS = 'billing';
 // ---------------------------------------------------------------------------------------------------------
 // A recording port around a simulated cluster
 
-type Op = 'version' | 'listCronJobs' | 'getCronJob' | 'setSuspend' | 'setLastScheduleTime' | 'listJobs';
+type Op = 'version' | 'listCronJobs' | 'getCronJob' | 'setSuspend' | 'setLastScheduleTime' | 'listJobs' | 'canI';
 
 interface Call {
   seq: number;
@@ -116,6 +116,9 @@ class RecordingPort implements ClusterPort {
   }
   listJobs(namespace: string, ownerUid?: string): Promise<ObservedJob[]> {
     return this.call('listJobs', undefined, undefined, () => this.sim.listJobs(namespace, ownerUid));
+  }
+  canI(checks: AccessCheck[]): Promise<AccessVerdict[]> {
+    return this.call('canI', undefined, undefined, () => this.sim.canI(checks));
   }
 
   private async checkSourceSuspended(ref: CronJobRef): Promise<void> {
@@ -848,6 +851,27 @@ describe('moveCronJobs and preflight: refusals', () => {
     expect(output).toMatchObject({ sourceVersion: 'v1.34.4-sandbox', targetVersion: 'v1.34.4-sandbox', cronJobs: 1, drifted: 1 });
     expect(journalOf(store, 'drift').map((e) => e.message)).toEqual(['billing/mailer changed since the plan: target suspend true -> false']);
     expect(world.log.filter((c) => c.op === 'setSuspend' || c.op === 'setLastScheduleTime')).toEqual([]);
+  });
+
+  it('preflight halts, naming every refused permission, before any write', async () => {
+    const world = new World();
+    const ref = world.seed({ name: 'mailer' }, {}, {});
+    const plan = await planOf(world, [ref]);
+    world.sims.green!.denied.add('patch cronjobs/status billing');
+    world.sims.blue!.denied.add('list jobs billing');
+    const store = newStore();
+    const halt = await haltOf(preflight(runtime(world, plan, store, { kind: 'preflight' }, cronjobsSection())));
+    expect(halt.message).toContain('nothing has been changed');
+    expect(halt.message).toContain('blue: list jobs in billing');
+    expect(halt.message).toContain('green: patch cronjobs/status in billing');
+    expect(halt.message).not.toContain('green: patch cronjobs in billing');
+    expect(world.log.filter((c) => c.op === 'setSuspend' || c.op === 'setLastScheduleTime')).toEqual([]);
+
+    world.sims.green!.denied.clear();
+    world.sims.blue!.denied.clear();
+    const output = await preflight(runtime(world, plan, store, { kind: 'preflight' }, cronjobsSection()));
+    // Source: patch cronjobs, list jobs; target: those and patch cronjobs/status.
+    expect(output).toMatchObject({ permissions: 5 });
   });
 
   it('preflight halts when a CronJob of the plan is gone from a cluster', async () => {

@@ -1,6 +1,7 @@
 // ClusterPort over client-node's BatchV1Api: the reads and the two merge-patch writes the handoff needs.
 import {
   ApiException,
+  AuthorizationV1Api,
   BatchV1Api,
   PatchStrategy,
   VersionApi,
@@ -9,7 +10,7 @@ import {
   type V1Job,
 } from '@kubernetes/client-node';
 import type { ClusterConfig, Environment } from '../../config/types.js';
-import type { ClusterPort } from '../../core/ports.js';
+import type { AccessCheck, AccessVerdict, ClusterPort } from '../../core/ports.js';
 import type { CronJobRef, CronJobSelector, ObservedCronJob, ObservedJob } from '../../core/types.js';
 import { connectCluster, lazyConnection, makeApiClient, type ClusterConnection } from './client.js';
 import { toObservedCronJob, toObservedJob } from './convert.js';
@@ -29,6 +30,7 @@ interface Apis {
   server: string;
   batch: BatchV1Api;
   version: VersionApi;
+  authorization: AuthorizationV1Api;
 }
 
 const mergePatch = (): ReturnType<typeof setHeaderOptions> => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -52,7 +54,12 @@ export class KubernetesCluster implements ClusterPort {
     const connection = await this.connection();
     if (this.clients?.from !== connection) {
       const { kubeConfig, server } = connection;
-      const apis = { server, batch: makeApiClient(kubeConfig, BatchV1Api), version: makeApiClient(kubeConfig, VersionApi) };
+      const apis = {
+        server,
+        batch: makeApiClient(kubeConfig, BatchV1Api),
+        version: makeApiClient(kubeConfig, VersionApi),
+        authorization: makeApiClient(kubeConfig, AuthorizationV1Api),
+      };
       this.clients = { from: connection, apis };
     }
     return this.clients.apis;
@@ -124,6 +131,30 @@ export class KubernetesCluster implements ClusterPort {
       ),
     );
     return toObservedCronJob(stored);
+  }
+
+  async canI(checks: AccessCheck[]): Promise<AccessVerdict[]> {
+    const { server, authorization } = await this.apis();
+    const op = { cluster: this.name, server, verb: 'create', resource: 'selfsubjectaccessreviews', group: 'authorization.k8s.io' };
+    // A review is a question, not a change (nothing is stored), so it is retried like a read.
+    return Promise.all(
+      checks.map(async (check) => {
+        const review = await read(op, this.policy, () =>
+          authorization.createSelfSubjectAccessReview(
+            {
+              body: {
+                apiVersion: 'authorization.k8s.io/v1',
+                kind: 'SelfSubjectAccessReview',
+                spec: { resourceAttributes: { ...check } },
+              },
+            },
+            callOptions(this.policy),
+          ),
+        );
+        const { allowed, reason } = review.status ?? { allowed: false };
+        return { allowed, ...(reason ? { reason } : {}) };
+      }),
+    );
   }
 
   async listJobs(namespace: string, ownerUid?: string): Promise<ObservedJob[]> {

@@ -11,7 +11,7 @@
 //   - more than 100 missed ticks only add a TooManyMissedTimes warning: the latest one still starts.
 // Every change of `suspend` is kept in `suspendHistory`, so a report can show when each copy was enabled.
 import { ApiError } from '../../core/errors.js';
-import type { ClusterPort } from '../../core/ports.js';
+import type { AccessCheck, AccessVerdict, ClusterPort } from '../../core/ports.js';
 import type {
   ConcurrencyPolicy,
   CronJobRef,
@@ -189,6 +189,17 @@ export class SimulatedCluster implements ClusterPort {
     return { ...cj.observed };
   }
 
+  /**
+   * Permissions withheld from the run, as `verb resource[/subresource] namespace`: a simulated cluster
+   * grants everything else.
+   */
+  readonly denied = new Set<string>();
+
+  async canI(checks: AccessCheck[]): Promise<AccessVerdict[]> {
+    this.count('canI');
+    return checks.map((c) => ({ allowed: !this.denied.has(accessKey(c)) }));
+  }
+
   async listJobs(namespace: string, ownerUid?: string): Promise<ObservedJob[]> {
     this.count('listJobs');
     return this.jobList
@@ -320,4 +331,9 @@ export const jobName = (cronJobName: string, tick: number): string => `${cronJob
 function toObservedJob(job: SimJob): ObservedJob {
   const { cluster: _c, cronJob: _k, finishAt: _f, deleted: _d, ...observed } = job;
   return { ...observed };
+}
+
+/** `patch cronjobs/status billing`: how a permission is named in `SimulatedCluster.denied` and in messages. */
+export function accessKey(check: AccessCheck): string {
+  return `${check.verb} ${check.resource}${check.subresource ? `/${check.subresource}` : ''} ${check.namespace}`;
 }
