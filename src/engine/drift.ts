@@ -29,27 +29,46 @@ function movedBefore(run: Omit<RunContext, 'outputs'>, context: RunbookContext, 
 type Weights = Record<string, Record<string, number>>;
 
 /** The weights the last finished shift step before `index` set (its persisted `after`), if any. */
+const asWeights = (value: JsonValue | undefined): Weights | undefined =>
+  value && typeof value === 'object' && !Array.isArray(value) ? (value as unknown as Weights) : undefined;
+
 function shiftedWeights(run: Omit<RunContext, 'outputs'>, context: RunbookContext, index: number): Weights | undefined {
   const steps = run.loaded.runbook.steps;
   for (let i = index - 1; i >= 0; i--) {
     if (steps[i]?.kind !== 'shiftTraffic' || context.progress[i]?.status !== 'done') continue;
-    const after = context.progress[i]?.data['after'] as JsonValue | undefined;
-    if (after && typeof after === 'object' && !Array.isArray(after)) return after as unknown as Weights;
+    const after = asWeights(context.progress[i]?.data['after']);
+    if (after) return after;
   }
   return undefined;
 }
 
+/**
+ * The weights the run stands behind while step `index` runs: those the last finished shift set; while a
+ * shift step runs, those it recorded before its write and those it writes (its own write is not drift).
+ */
+function expectedWeights(run: Omit<RunContext, 'outputs'>, context: RunbookContext, index: number): Weights[] {
+  const previous = shiftedWeights(run, context, index);
+  if (run.loaded.runbook.steps[index]?.kind === 'shiftTraffic') {
+    const data = context.progress[index]?.data ?? {};
+    const own = [asWeights(data['before']), asWeights(data['after'])].filter((w): w is Weights => w !== undefined);
+    if (own.length > 0) return own;
+  }
+  return previous ? [previous] : [];
+}
+
+/** `live`: the run's context as it is now (a shift step records its weights while it runs). */
 export function startDriftGuard(
   run: Omit<RunContext, 'outputs'>,
-  context: RunbookContext,
+  live: () => RunbookContext,
   index: number,
   signal: AbortSignal,
   intervalMs = DRIFT_INTERVAL_MS,
 ): DriftGuard | undefined {
+  const context = live();
   const moved = movedBefore(run, context, index);
-  const weights = shiftedWeights(run, context, index);
+  const guardsWeights = run.loaded.runbook.steps[index]?.kind === 'shiftTraffic' || shiftedWeights(run, context, index) !== undefined;
   const source = run.ports.clusters[run.plan.from];
-  if ((!moved || !source) && !weights) return undefined;
+  if ((!moved || !source) && !guardsWeights) return undefined;
   const refs = moved && source ? run.plan.cronJobs.filter((entry) => entry.action !== 'blocked').map((entry) => entry.ref) : [];
   const policy = run.loaded.runbook.cronjobs.onDrift ?? 'resuspend';
   const own = new AbortController();
@@ -84,15 +103,19 @@ export function startDriftGuard(
   const checkWeights = async (): Promise<void> => {
     const dns = run.ports.dns;
     const groups = run.loaded.environment.dns?.records ?? [];
-    if (!weights || !dns) return;
+    const accepted = expectedWeights(run, live(), index);
+    if (accepted.length === 0 || !dns) return;
     for (const group of groups) {
-      const wanted = weights[groupKey(group.name, group.type)];
-      if (!wanted || stopped || halt) continue;
+      const key = groupKey(group.name, group.type);
+      const wanted = accepted.map((weights) => weights[key]).filter((w): w is Record<string, number> => w !== undefined);
+      if (wanted.length === 0 || stopped || halt) continue;
       const records = await dns.readGroup(group.name, group.type);
-      const changed = records.filter((r) => wanted[r.setIdentifier] !== undefined && wanted[r.setIdentifier] !== r.weight);
+      // Record by record: a record holding any accepted value is the run's doing. (Route 53 applies a batch
+      // at once; other implementations of its API may show a batch half applied.)
+      const changed = records.filter((r) => wanted.some((w) => w[r.setIdentifier] !== undefined) && !wanted.some((w) => w[r.setIdentifier] === r.weight));
       if (changed.length === 0) continue;
       const now = records.map((r) => `${r.setIdentifier}=${r.weight}`).join(' ');
-      const expected = Object.entries(wanted).map(([id, w]) => `${id}=${w}`).join(' ');
+      const expected = wanted.map((w) => Object.entries(w).map(([id, v]) => `${id}=${v}`).join(' ')).join(' or ');
       await run.journal.append({ type: 'drift', step: index, message: `${group.name} ${group.type}: weights changed outside the run (${now}, expected ${expected}); halting`, data: { group: group.name, expected: wanted, found: Object.fromEntries(records.map((r) => [r.setIdentifier, r.weight])) } });
       halt = new HaltError(
         `the weights of ${group.name} ${group.type} were changed outside the run: ${now}, where the run had set ${expected}`,

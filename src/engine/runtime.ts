@@ -79,7 +79,7 @@ async function runStep(deps: StepActorDeps, input: StepInput, root: RunRef, sign
   deps.run.reporter.step(input.index, input.label);
   await deps.notices.stepStarted(input.index, input.label);
   // After the CronJobs moved, later steps run under the drift watch (src/engine/drift.ts).
-  const guard = startDriftGuard(deps.run, root.getSnapshot().context, input.index, signal);
+  const guard = startDriftGuard(deps.run, () => root.getSnapshot().context, input.index, signal);
   try {
     const running = executorFor(deps.executors, input.step)(createStepRuntime(deps, input, root, guard?.signal ?? signal));
     const output = guard ? await guard.watch(running) : await running;

@@ -14,6 +14,9 @@ import {
   toWeightedRecord,
 } from '../../src/adapters/aws/route53.js';
 import { TokenBucket, backoffMs, isThrottled, retryThrottled } from '../../src/adapters/aws/throttle.js';
+import { cloudWatchClientConfig } from '../../src/adapters/aws/cloudwatch.js';
+import { eksClientConfig } from '../../src/adapters/aws/eks.js';
+import { stsClientConfig } from '../../src/adapters/aws/sts.js';
 import { testEnvironment, virtualClock } from '../support/step-runtime.js';
 
 const env = testEnvironment({
@@ -159,6 +162,12 @@ describe('throttling', () => {
 
   it('uses adaptive SDK retries', () => {
     expect(route53ClientConfig(env).retryMode).toBe('adaptive');
+  });
+
+  it('gives every AWS client a connection and an answer deadline per attempt', () => {
+    for (const config of [route53ClientConfig(env), cloudWatchClientConfig(env), stsClientConfig(env), eksClientConfig(env, 'us-east-1')]) {
+      expect(config.requestHandler).toEqual({ connectionTimeout: 5_000, requestTimeout: 30_000 });
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 // EKS access without the aws CLI: DescribeCluster for the API endpoint and CA, and the bearer token the
 // cluster's authenticator accepts — a presigned STS GetCallerIdentity URL, as aws-iam-authenticator mints it.
-import { DescribeClusterCommand, EKSClient, ResourceNotFoundException, type Cluster } from '@aws-sdk/client-eks';
+import { DescribeClusterCommand, EKSClient, ResourceNotFoundException, type Cluster, type EKSClientConfig } from '@aws-sdk/client-eks';
 import { STSClient } from '@aws-sdk/client-sts';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
@@ -8,6 +8,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, HttpRequest as SignedRequest } from '@smithy/types';
 import { ApiError } from '../../core/errors.js';
 import type { Environment } from '../../config/types.js';
+import { AWS_REQUEST_DEADLINES } from './http.js';
 
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
 /** The header that binds a token to one cluster; it must stay signed, never move into the query. */
@@ -55,8 +56,12 @@ function awsRegion(env: Environment, region?: string): string {
   return region ?? env.aws?.region ?? 'us-east-1';
 }
 
+export function eksClientConfig(env: Environment, region: string): EKSClientConfig {
+  return { region, requestHandler: { ...AWS_REQUEST_DEADLINES }, ...(env.aws?.endpoint ? { endpoint: env.aws.endpoint } : {}) };
+}
+
 function eksClient(env: Environment, region: string): EKSClient {
-  return new EKSClient({ region, ...(env.aws?.endpoint ? { endpoint: env.aws.endpoint } : {}) });
+  return new EKSClient(eksClientConfig(env, region));
 }
 
 /** The SDK's memoised default credential chain, shared with what the SDK clients themselves use. */

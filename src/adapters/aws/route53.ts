@@ -21,6 +21,7 @@ import type { DnsChange, DnsPort, HealthChecksPort, WeightedRecord } from '../..
 import type { Environment } from '../../config/types.js';
 import { MAX_WEIGHT, normalizeName, recordKey } from '../../plan/weights.js';
 import { TokenBucket, retryThrottled, type BackoffOptions } from './throttle.js';
+import { AWS_REQUEST_DEADLINES } from './http.js';
 
 export const DEFAULT_MAX_REQUESTS_PER_SECOND = 2;
 /** Route 53 rejects a change comment longer than this. */
@@ -46,6 +47,7 @@ export function route53ClientConfig(env: Environment): Route53ClientConfig {
     region: env.aws?.region ?? 'us-east-1',
     retryMode: 'adaptive',
     maxAttempts: 5,
+    requestHandler: { ...AWS_REQUEST_DEADLINES },
   };
   if (env.aws?.endpoint) config.endpoint = env.aws.endpoint;
   return config;

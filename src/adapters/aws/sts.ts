@@ -1,8 +1,9 @@
 // Who the AWS credentials belong to, and the `aws.accountId` pin: a run refuses to touch an account other
 // than the one the environment file names (a wrong profile must not shift another account's traffic).
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { GetCallerIdentityCommand, STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
 import { ApiError, HaltError } from '../../core/errors.js';
 import type { Environment } from '../../config/types.js';
+import { AWS_REQUEST_DEADLINES } from './http.js';
 
 export interface CallerIdentity {
   account: string;
@@ -10,11 +11,16 @@ export interface CallerIdentity {
   userId: string;
 }
 
-function stsClient(env: Environment): STSClient {
-  return new STSClient({
+export function stsClientConfig(env: Environment): STSClientConfig {
+  return {
     region: env.aws?.region ?? 'us-east-1',
+    requestHandler: { ...AWS_REQUEST_DEADLINES },
     ...(env.aws?.endpoint ? { endpoint: env.aws.endpoint } : {}),
-  });
+  };
+}
+
+function stsClient(env: Environment): STSClient {
+  return new STSClient(stsClientConfig(env));
 }
 
 export async function callerIdentity(env: Environment): Promise<CallerIdentity> {
