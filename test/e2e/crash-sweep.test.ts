@@ -76,7 +76,9 @@ async function prepare(sweep: string, label: string, through?: WriteKill): Promi
   const dir = await mkdtemp(join(tmpdir(), 'cutover-crash-'));
   onTestFinished(() => rm(dir, { recursive: true, force: true }));
   const kubeconfig = through ? await proxiedKubeconfig(dir, through.proxies) : undefined;
-  const { runbook } = await writeHandoffRunbook(dir, [namespace], kubeconfig ? { kubeconfig } : {});
+  // One handoff at a time: saves that wait for the same write are stored together (group commit), so with
+  // several handoffs at once the number of saves, the crash points, would depend on timing.
+  const { runbook } = await writeHandoffRunbook(dir, [namespace], { concurrency: 1, ...(kubeconfig ? { kubeconfig } : {}) });
   return { namespace, runbook, ...(through ? { killAtWrite: through } : {}) };
 }
 

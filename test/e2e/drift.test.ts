@@ -7,7 +7,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import {
@@ -23,7 +22,8 @@ import {
   writeHandoffRunbook,
   type CliResult,
 } from '../support/crash.js';
-import { awsClientConfig, createNamespace, uniqueName, waitFor } from '../support/lab.js';
+import { createNamespace, uniqueName, waitFor } from '../support/lab.js';
+import { weightedZone } from '../support/moto.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const show = (r: CliResult) => `exit ${r.code ?? r.signal}\n${r.stdout}\n${r.stderr}`;
@@ -114,28 +114,7 @@ describe('drift during a run (issue 6)', () => {
   }, 8 * MINUTE);
 
   test('weights changed outside the run during a later step: the run halts, journals drift, and leaves them as found', async () => {
-    const route53 = new Route53Client(awsClientConfig());
-    const domain = `${uniqueName('drift')}.example.com.`;
-    const zone = await route53.send(new CreateHostedZoneCommand({ Name: domain, CallerReference: uniqueName('ref') }));
-    const zoneId = zone.HostedZone!.Id!.replace('/hostedzone/', '');
-    const name = `api.${domain}`;
-    const upsert = (weights: Record<string, number>) =>
-      route53.send(
-        new ChangeResourceRecordSetsCommand({
-          HostedZoneId: zoneId,
-          ChangeBatch: {
-            Changes: Object.entries(weights).map(([id, weight], i) => ({
-              Action: 'UPSERT' as const,
-              ResourceRecordSet: { Name: name, Type: 'A' as const, SetIdentifier: id, Weight: weight, TTL: 30, ResourceRecords: [{ Value: `192.0.2.${i + 1}` }] },
-            })),
-          },
-        }),
-      );
-    await upsert({ blue: 100, green: 0 });
-    const weights = async () => {
-      const listed = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: name, StartRecordType: 'A' }));
-      return Object.fromEntries((listed.ResourceRecordSets ?? []).filter((r) => r.Name === name).map((r) => [r.SetIdentifier ?? '?', r.Weight ?? -1]));
-    };
+    const { zoneId, name, weights, setWeights } = await weightedZone('drift', { blue: 100, green: 0 });
     const namespace = uniqueName('drift-dns');
     await createNamespace('blue', 'drift', namespace);
     await createNamespace('green', 'drift', namespace);
@@ -154,7 +133,7 @@ describe('drift during a run (issue 6)', () => {
     const shifted = await weights();
     expect(shifted.green).toBeGreaterThan(0);
     // Someone moves traffic by hand while the gate runs.
-    await upsert({ blue: 7, green: 3 });
+    await setWeights({ blue: 7, green: 3 });
     const changedAt = Date.now();
     const result = await run;
     expect(result.code, show(result)).toBe(1);

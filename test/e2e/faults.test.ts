@@ -11,38 +11,19 @@ import {
   MINUTE,
   SuspendWatch,
   batch,
-  cutover,
   enabledWhere,
   minutelyCronJob,
   ranJobs,
   sleep,
   ticksRunTwice,
+  untilDone,
   writeHandoffRunbook,
-  type CliResult,
 } from '../support/crash.js';
-import { FAULTS, proxiedKubeconfig, startFaultProxy, type Fault } from '../support/fault-proxy.js';
+import { injectedBy, proxiedKubeconfig, startFaultProxy } from '../support/fault-proxy.js';
 import { createNamespace, uniqueName } from '../support/lab.js';
 
 const CRONJOBS = ['alpha', 'beta', 'gamma'];
 const RUNBOOKS = 3;
-const MAX_ATTEMPTS = 15;
-const show = (r: CliResult) => `exit ${r.code ?? r.signal}\n${r.stdout}\n${r.stderr}`;
-
-/** Runs execute until it completes; every attempt must end on its own, done or halted with a clear message. */
-async function untilDone(runbook: string): Promise<CliResult[]> {
-  const attempts: CliResult[] = [];
-  for (let i = 0; i < MAX_ATTEMPTS; i++) {
-    const result = await cutover(['execute', '-f', runbook, '--yes', '--steal-lock'], { timeoutMs: 6 * MINUTE });
-    attempts.push(result);
-    // Ended on its own (no wait without a deadline), with an exit code the CLI chose.
-    expect(result.signal, show(result)).toBeNull();
-    if (result.code === 0) return attempts;
-    expect([1, 2], show(result)).toContain(result.code);
-    expect(result.stderr, show(result)).toMatch(/^(halted|error): /m);
-    expect(result.stderr, show(result)).not.toContain('unexpected error');
-  }
-  expect.fail(`not done after ${MAX_ATTEMPTS} attempts:\n${attempts.map(show).join('\n=====\n')}`);
-}
 
 describe('execute through a faulty network (issue 6)', () => {
 
@@ -73,14 +54,9 @@ describe('execute through a faulty network (issue 6)', () => {
     await watch.start();
     onTestFinished(() => watch.stop());
 
-    const attempts = await Promise.all(runbooks.map(untilDone));
-    const injected = proxies.map((p) => p.injected);
-    const count = (f: Fault) => injected.reduce((n, c) => n + c[f], 0);
-    const total = FAULTS.reduce((n, f) => n + count(f), 0);
-    console.info(
-      `faults: ${attempts.map((a) => a.length).join('+')} attempt(s), ${proxies.reduce((n, p) => n + p.requests, 0)} requests, ` +
-        `${total} faults injected: ${FAULTS.map((f) => `${f}=${count(f)}`).join(' ')}`,
-    );
+    const attempts = await Promise.all(runbooks.map((runbook) => untilDone(runbook)));
+    const { total, summary } = injectedBy(proxies);
+    console.info(`faults: ${attempts.map((a) => a.length).join('+')} attempt(s), ${summary}`);
     expect(total, 'faults were injected').toBeGreaterThan(0);
 
     expect([...(await enabledWhere(sweep)).values()]).toEqual(runbooks.flatMap(() => CRONJOBS.map(() => ['green'])));

@@ -2,7 +2,6 @@
 // of the traffic; `cutover rollback` — killed once with SIGKILL after a save and resumed — moves them back
 // to blue with the same handoff protocol and restores the weights to their values before the run. Both
 // apiservers are watched throughout: never both copies enabled, no tick twice, blue only at the end.
-import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,29 +18,10 @@ import {
   type CliResult,
   writeHandoffRunbook,
 } from '../support/crash.js';
-import { awsClientConfig, createNamespace, uniqueName } from '../support/lab.js';
+import { createNamespace, uniqueName } from '../support/lab.js';
+import { weightedZone } from '../support/moto.js';
 
 const show = (r: CliResult) => `exit ${r.code ?? r.signal}\n${r.stdout}\n${r.stderr}`;
-
-async function weightedZone(): Promise<{ zoneId: string; name: string; weights: () => Promise<Record<string, number>> }> {
-  const route53 = new Route53Client(awsClientConfig());
-  const domain = `${uniqueName('rollback')}.example.com.`;
-  const zone = await route53.send(new CreateHostedZoneCommand({ Name: domain, CallerReference: uniqueName('ref') }));
-  const zoneId = zone.HostedZone!.Id!.replace('/hostedzone/', '');
-  const name = `api.${domain}`;
-  const record = (id: string, weight: number, ip: string) => ({
-    Action: 'CREATE' as const,
-    ResourceRecordSet: { Name: name, Type: 'A' as const, SetIdentifier: id, Weight: weight, TTL: 30, ResourceRecords: [{ Value: ip }] },
-  });
-  await route53.send(
-    new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: [record('blue', 200, '192.0.2.1'), record('green', 0, '192.0.2.2')] } }),
-  );
-  const weights = async () => {
-    const listed = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: name, StartRecordType: 'A' }));
-    return Object.fromEntries((listed.ResourceRecordSets ?? []).filter((r) => r.Name === name).map((r) => [r.SetIdentifier ?? '?', r.Weight ?? -1]));
-  };
-  return { zoneId, name, weights };
-}
 
 describe('cutover rollback undoes a run (issue 6)', () => {
 
@@ -54,7 +34,7 @@ describe('cutover rollback undoes a run (issue 6)', () => {
       await batch('blue').createNamespacedCronJob({ namespace, body: minutelyCronJob(name, sweep, false) });
       await batch('green').createNamespacedCronJob({ namespace, body: minutelyCronJob(name, sweep, true) });
     }
-    const { zoneId, name, weights } = await weightedZone();
+    const { zoneId, name, weights } = await weightedZone('rollback', { blue: 200, green: 0 });
     const dir = await mkdtemp(join(tmpdir(), 'cutover-rollback-'));
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const { runbook } = await writeHandoffRunbook(dir, [namespace], {

@@ -1,38 +1,22 @@
 // The same 10 → 50 → 100 shift, run by the engine (executeRun, in-memory state) against moto: the steps
 // get the engine's StepRuntime, deadlines and persistence, and each still writes exactly one batch.
-import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { describe, expect, it } from 'vitest';
 import { createDnsPort } from '../../src/adapters/aws/route53.js';
 import { MemoryStateStore } from '../../src/engine/memory-store.js';
 import { executeRun } from '../../src/engine/run.js';
 import type { LoadedRunbook, Step } from '../../src/config/types.js';
-import { awsClientConfig, motoEndpoint, uniqueName } from '../support/lab.js';
+import { awsClientConfig, motoEndpoint } from '../support/lab.js';
+import { weightedZone } from '../support/moto.js';
 import { emptyPlan, recordingReporter, testEnvironment, testLoaded, virtualClock } from '../support/step-runtime.js';
 
 /** A fresh zone with blue at weight 1 and green at 0, and an environment that shifts it. */
-async function weightedZone(prefix: string) {
-  const setup = new Route53Client(awsClientConfig());
-  const domain = `${uniqueName(prefix)}.example.com.`;
-  const zone = await setup.send(new CreateHostedZoneCommand({ Name: domain, CallerReference: uniqueName('ref') }));
-  const zoneId = zone.HostedZone!.Id!.replace('/hostedzone/', '');
-  const name = `api.${domain}`;
-  await setup.send(new ChangeResourceRecordSetsCommand({
-    HostedZoneId: zoneId,
-    ChangeBatch: {
-      Changes: [
-        { Action: 'CREATE', ResourceRecordSet: { Name: name, Type: 'A', SetIdentifier: 'blue', Weight: 1, TTL: 30, ResourceRecords: [{ Value: '192.0.2.1' }] } },
-        { Action: 'CREATE', ResourceRecordSet: { Name: name, Type: 'A', SetIdentifier: 'green', Weight: 0, TTL: 30, ResourceRecords: [{ Value: '192.0.2.2' }] } },
-      ],
-    },
-  }));
+async function shiftableZone(prefix: string) {
+  const { zoneId, name, weights } = await weightedZone(prefix, { blue: 1, green: 0 });
   const env = testEnvironment({
     aws: { region: 'us-east-1', endpoint: motoEndpoint },
     dns: { hostedZoneId: zoneId, maxRequestsPerSecond: 2, records: [{ name, type: 'A', setIdentifiers: { blue: 'blue', green: 'green' } }] },
   });
-  const weights = async () => {
-    const listed = await setup.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: name, StartRecordType: 'A' }));
-    return listed.ResourceRecordSets?.filter((r) => r.Name === name).map((r) => [r.SetIdentifier, r.Weight]);
-  };
   return { env, weights };
 }
 
@@ -69,7 +53,7 @@ async function runWithDns(loaded: LoadedRunbook, client: Route53Client) {
 
 describe('shiftTraffic steps run by the engine', () => {
   it('reaches 100% in three batches and journals each change', async () => {
-    const { env, weights } = await weightedZone('engine');
+    const { env, weights } = await shiftableZone('engine');
     const steps: Step[] = [10, 50, 100].map((percent) => ({ kind: 'shiftTraffic', percent, soakMs: 60_000 }));
     const loaded = testLoaded(env, steps);
     const { client, counter } = countingClient();
@@ -77,7 +61,7 @@ describe('shiftTraffic steps run by the engine', () => {
     expect(result.status).toBe('done');
     expect(counter.batches).toBe(3);
     // Blue had weight 1: the shift keeps the pair's total where it can express the share (10% of 1 cannot: 9/1).
-    expect(await weights()).toEqual([['blue', 0], ['green', 10]]);
+    expect(await weights()).toEqual({ blue: 0, green: 10 });
     const writes = (await store.readJournal()).filter((e) => e.type === 'write');
     expect(writes.map((e) => e.message)).toEqual([
       expect.stringMatching(/blue=9 green=1$/),
@@ -87,7 +71,7 @@ describe('shiftTraffic steps run by the engine', () => {
   });
 
   it('with onFailure: rollback, a failed gate after two shifts puts the weights back as they were before the run', async () => {
-    const { env, weights } = await weightedZone('rollback');
+    const { env, weights } = await shiftableZone('rollback');
     const steps: Step[] = [
       { kind: 'shiftTraffic', percent: 10, soakMs: 60_000 },
       { kind: 'shiftTraffic', percent: 50, soakMs: 60_000 },
@@ -100,7 +84,7 @@ describe('shiftTraffic steps run by the engine', () => {
     expect(result.message).toContain('gate smoke failed');
     // Two shifts and one restoring batch.
     expect(counter.batches).toBe(3);
-    expect(await weights()).toEqual([['blue', 1], ['green', 0]]);
+    expect(await weights()).toEqual({ blue: 1, green: 0 });
     const writes = (await store.readJournal()).filter((e) => e.type === 'write').map((e) => e.message);
     expect(writes.at(-1)).toBe('rollback: weights restored to their values before the run');
   });

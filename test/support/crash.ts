@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BatchV1Api, Watch, type V1CronJob, type V1Job } from '@kubernetes/client-node';
+import { expect } from 'vitest';
 import { kubeConfigFor, labKubeconfigPath, motoEndpoint, repoRoot, type LabCluster } from './lab.js';
 
 export const MINUTE = 60_000;
@@ -58,6 +59,8 @@ export interface CliResult {
   stderr: string;
 }
 
+export const showResult = (r: CliResult): string => `exit ${r.code ?? r.signal}\n${r.stdout}\n${r.stderr}`;
+
 export interface CliOptions {
   env?: Record<string, string>;
   /** Preload the crash hook. */
@@ -88,6 +91,29 @@ export async function cutover(args: string[], options: CliOptions = {}): Promise
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/**
+ * Runs `cutover execute` until it completes, as an operator re-runs a halted run. Every attempt must end
+ * on its own (no wait without a deadline) with an exit code the CLI chose: done, or halted / failed with a
+ * clear `halted: ` or `error: ` line, never an unexpected error.
+ */
+export async function untilDone(
+  runbook: string,
+  opts: { maxAttempts?: number; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<CliResult[]> {
+  const attempts: CliResult[] = [];
+  const maxAttempts = opts.maxAttempts ?? 15;
+  for (let i = 0; i < maxAttempts; i++) {
+    const result = await cutover(['execute', '-f', runbook, '--yes', '--steal-lock'], { timeoutMs: opts.timeoutMs ?? 6 * MINUTE, ...(opts.env ? { env: opts.env } : {}) });
+    attempts.push(result);
+    expect(result.signal, showResult(result)).toBeNull();
+    if (result.code === 0) return attempts;
+    expect([1, 2], showResult(result)).toContain(result.code);
+    expect(result.stderr, showResult(result)).toMatch(/^(halted|error): /m);
+    expect(result.stderr, showResult(result)).not.toContain('unexpected error');
+  }
+  expect.fail(`not done after ${maxAttempts} attempts:\n${attempts.map(showResult).join('\n=====\n')}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -123,10 +149,14 @@ export interface RunbookFiles {
   environment: string;
 }
 
-/** Environment lines (for `envExtra`) pointing Route 53 at moto and naming one blue/green weighted A record. */
-export function motoDnsLines(zoneId: string, name: string): string[] {
+/**
+ * Environment lines (for `envExtra`) pointing the AWS clients at moto (or at `aws.endpoint`, e.g. a fault
+ * proxy in front of it) and naming one blue/green weighted A record.
+ */
+export function motoDnsLines(zoneId: string, name: string, aws: { endpoint?: string; accountId?: string } = {}): string[] {
+  const account = aws.accountId ? `, accountId: "${aws.accountId}"` : '';
   return [
-    `aws: { region: us-east-1, endpoint: "${motoEndpoint}" }`,
+    `aws: { region: us-east-1, endpoint: "${aws.endpoint ?? motoEndpoint}"${account} }`,
     'dns:',
     `  hostedZoneId: ${zoneId}`,
     '  records:',
@@ -146,6 +176,8 @@ export async function writeHandoffRunbook(
     envExtra?: string[];
     /** More lines of the runbook's cronjobs section. */
     extra?: string[];
+    /** cronjobs.concurrency; 3 unless given. */
+    concurrency?: number;
     steps?: string[];
   } = {},
 ): Promise<RunbookFiles> {
@@ -182,7 +214,7 @@ export async function writeHandoffRunbook(
       '  running: wait',
       '  drainTimeout: 3m',
       '  missedRuns: skip',
-      '  concurrency: 3',
+      `  concurrency: ${opts.concurrency ?? 3}`,
       ...(opts.extra ?? []),
       'steps:',
       ...(opts.steps ?? ['  - preflight: {}', '  - moveCronJobs: {}']),
