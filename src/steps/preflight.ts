@@ -6,9 +6,9 @@
 //   - when the runbook asks Slack for approvals, the Slack app, channel and approvers are usable (the
 //     approval port's own preflight), so a run does not move CronJobs and then stop at an approval that
 //     could never be given.
-//   - the credentials may do every write and list of the handoff, in every namespace it moves CronJobs in
+//   - the credentials may do every read and write of the handoff, in every namespace it moves CronJobs in
 //     (SelfSubjectAccessReview on each cluster): a target that refused the baseline would otherwise leave
-//     a CronJob suspended on both clusters. Reading each CronJob proves `get`.
+//     a CronJob suspended on both clusters. Listing the CronJobs proves `list`.
 // The AWS account pin (environment aws.accountId) is checked where the ports are created, since steps
 // never talk to AWS directly.
 import type { ApproveStep, PreflightStep } from '../config/types.js';
@@ -17,7 +17,6 @@ import type { AccessCheck, ClusterPort } from '../core/ports.js';
 import { refKey, type ObservedCronJob } from '../core/types.js';
 import type { CronJobPlanEntry, CronJobSide } from '../plan/types.js';
 import { clusterPort, movableEntries, refuseBlocked } from './handoff/plan.js';
-import { runPool } from './handoff/pool.js';
 import type { JsonValue, StepExecutor, StepRuntime } from './types.js';
 
 interface Sighting {
@@ -34,10 +33,10 @@ export const preflight: StepExecutor<PreflightStep> = async (rt) => {
   const [sourceVersion, targetVersion] = await Promise.all([source.version(), target.version()]);
   reporter.info(`${source.name} answers (${sourceVersion}), ${target.name} answers (${targetVersion})`);
   const entries = movableEntries(plan);
-  const concurrency = Math.max(1, rt.run.loaded.runbook.cronjobs.concurrency);
-  const sightings = await runPool(entries, concurrency, (entry) => sight(source, target, entry));
+  const namespaces = [...new Set(entries.map((e) => e.ref.namespace))];
+  const sightings = await sight(source, target, entries, namespaces);
   refuseMissing(source, target, sightings);
-  const permissions = await checkPermissions(rt, source, target, [...new Set(entries.map((e) => e.ref.namespace))]);
+  const permissions = await checkPermissions(rt, source, target, namespaces);
   const drifted = await journalDrift(rt, sightings);
   reporter.info(`${entries.length} CronJob(s) present on both clusters${drifted > 0 ? `, ${drifted} changed since the plan` : ''}`);
   await checkSlackApprovals(rt);
@@ -53,7 +52,7 @@ function accessNeeded(namespace: string, side: 'source' | 'target'): AccessCheck
     namespace,
     ...(subresource ? { subresource } : {}),
   });
-  const checks = [batch('patch', 'cronjobs'), batch('list', 'jobs')];
+  const checks = [batch('get', 'cronjobs'), batch('patch', 'cronjobs'), batch('list', 'jobs')];
   return side === 'target' ? [...checks, batch('patch', 'cronjobs', 'status')] : checks;
 }
 
@@ -100,7 +99,7 @@ async function checkPermissions(
     );
   }
   const count = sides.reduce((n, side) => n + side.checks.length, 0);
-  rt.run.reporter.info(`permissions: all ${count} checked allowed (patch cronjobs and cronjobs/status, list jobs)`);
+  rt.run.reporter.info(`permissions: all ${count} checked allowed (get and patch cronjobs, patch cronjobs/status, list jobs)`);
   return count;
 }
 
@@ -121,9 +120,19 @@ async function checkSlackApprovals(rt: StepRuntime<PreflightStep>): Promise<void
   reporter.info(`Slack ready for approvals by ${approvers.join(', ')}`);
 }
 
-async function sight(source: ClusterPort, target: ClusterPort, entry: CronJobPlanEntry): Promise<Sighting> {
-  const [onSource, onTarget] = await Promise.all([source.getCronJob(entry.ref), target.getCronJob(entry.ref)]);
-  return { entry, ...(onSource ? { source: onSource } : {}), ...(onTarget ? { target: onTarget } : {}) };
+/**
+ * Every CronJob of the plan as both clusters have it now: one list per namespace and cluster (without the
+ * runbook's label selector, so a copy whose labels changed is still found), not a read per CronJob.
+ */
+async function sight(source: ClusterPort, target: ClusterPort, entries: CronJobPlanEntry[], namespaces: string[]): Promise<Sighting[]> {
+  const byKey = async (port: ClusterPort) =>
+    new Map((namespaces.length > 0 ? await port.listCronJobs({ namespaces }) : []).map((cj) => [refKey(cj), cj]));
+  const [onSource, onTarget] = await Promise.all([byKey(source), byKey(target)]);
+  return entries.map((entry) => {
+    const s = onSource.get(refKey(entry.ref));
+    const t = onTarget.get(refKey(entry.ref));
+    return { entry, ...(s ? { source: s } : {}), ...(t ? { target: t } : {}) };
+  });
 }
 
 function refuseMissing(source: ClusterPort, target: ClusterPort, sightings: Sighting[]): void {

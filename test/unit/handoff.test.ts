@@ -870,8 +870,10 @@ describe('moveCronJobs and preflight: refusals', () => {
     world.sims.green!.denied.clear();
     world.sims.blue!.denied.clear();
     const output = await preflight(runtime(world, plan, store, { kind: 'preflight' }, cronjobsSection()));
-    // Source: patch cronjobs, list jobs; target: those and patch cronjobs/status.
-    expect(output).toMatchObject({ permissions: 5 });
+    // Source: get and patch cronjobs, list jobs; target: those and patch cronjobs/status.
+    expect(output).toMatchObject({ permissions: 7 });
+    // One list of CronJobs per cluster, not a read per CronJob.
+    expect(world.log.filter((c) => c.op === 'getCronJob')).toEqual([]);
   });
 
   it('preflight halts when a CronJob of the plan is gone from a cluster', async () => {
