@@ -8,7 +8,7 @@
 // Every figure is repeated; the report gives the median and the lowest and highest seen.
 //
 //   node scripts/bench.mjs [--only handoff,plan,traffic,startup] [--sizes 100,500] [--tools cutover,kubectl,floor] [--repeat 3]
-//     [--plan-size 2000] [--plan-repeat 5] [--traffic-repeat 3] [--startup-repeat 15] [--concurrency 100]
+//     [--plan-size 2000] [--plan-repeat 5] [--traffic-repeat 3] [--startup-repeat 15] [--concurrency 25]
 //     [--quick] [--no-build] [--no-write] [--keep] [--quiet-wait 120] [--kubectl PATH]
 //   --quick   small sizes, one repetition: checks the bench itself works (the report is not written)
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -62,7 +62,7 @@ function options() {
     trafficRepeat: int(args['traffic-repeat'], quick ? 1 : 3),
     startupRepeat: int(args['startup-repeat'], quick ? 3 : 15),
     // The most the runbook schema allows: the figure is what cutover can do, not its cautious default.
-    concurrency: int(args.concurrency, 100),
+    concurrency: int(args.concurrency, 25),
     quietWaitS: int(args['quiet-wait'], quick ? 0 : 120),
     write: !args['no-write'] && !quick,
   };
