@@ -2,7 +2,6 @@
 // (kubeconfig or EKS), Route 53, CloudWatch, Slack, the terminal — or the in-memory sandbox.
 import type { LoadedRunbook, Environment } from '../config/types.js';
 import type { AlarmsPort, ClusterPort, DnsPort, HealthChecksPort, Ports, RunNotifier, WorkloadsPort } from '../core/ports.js';
-import { ensureAccount } from './aws/sts.js';
 import { connectCluster, lazyConnection } from './k8s/client.js';
 import { KubernetesCluster } from './k8s/cluster.js';
 import { KubernetesWorkloads } from './k8s/workloads.js';
@@ -28,6 +27,7 @@ export function afterAccountCheck<T extends object>(port: T, env: Environment): 
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
       return async (...args: unknown[]) => {
+        const { ensureAccount } = await import('./aws/sts.js');
         await ensureAccount(env);
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
@@ -48,13 +48,20 @@ function kubernetesPorts(loaded: LoadedRunbook): Pick<Ports, 'clusters' | 'workl
   return { clusters, workloads };
 }
 
-async function awsPorts(env: Environment): Promise<{ dns?: DnsPort; alarms?: AlarmsPort; healthChecks?: HealthChecksPort }> {
-  const route53 = await import('./aws/route53.js');
-  const cloudwatch = await import('./aws/cloudwatch.js');
+/**
+ * Route 53 and CloudWatch ports, each only when the runbook uses it: the AWS SDK takes a noticeable part of
+ * a command's start, and a runbook that only moves CronJobs never needs it.
+ */
+async function awsPorts(loaded: LoadedRunbook): Promise<{ dns?: DnsPort; alarms?: AlarmsPort; healthChecks?: HealthChecksPort }> {
+  const env = loaded.environment;
+  const gateTypes = new Set(loaded.runbook.steps.flatMap((step) => (step.kind === 'gate' ? [step.gate.type] : [])));
+  const needsHealthChecks = gateTypes.has('route53HealthChecks');
+  const route53 = env.dns || needsHealthChecks ? await import('./aws/route53.js') : undefined;
+  const cloudwatch = gateTypes.has('cloudwatchAlarms') ? await import('./aws/cloudwatch.js') : undefined;
   return {
-    ...(env.dns ? { dns: afterAccountCheck(route53.createDnsPort(env), env) } : {}),
-    alarms: afterAccountCheck(cloudwatch.createAlarmsPort(env), env),
-    healthChecks: afterAccountCheck(route53.createHealthChecksPort(env), env),
+    ...(route53 && env.dns ? { dns: afterAccountCheck(route53.createDnsPort(env), env) } : {}),
+    ...(cloudwatch ? { alarms: afterAccountCheck(cloudwatch.createAlarmsPort(env), env) } : {}),
+    ...(route53 && needsHealthChecks ? { healthChecks: afterAccountCheck(route53.createHealthChecksPort(env), env) } : {}),
   };
 }
 
@@ -75,6 +82,6 @@ export async function createPorts(loaded: LoadedRunbook): Promise<Ports> {
     const sandbox = await loadSandbox();
     return sandbox.createSandboxPorts(loaded);
   }
-  const [aws, approval] = await Promise.all([awsPorts(env), approvalPorts(env)]);
+  const [aws, approval] = await Promise.all([awsPorts(loaded), approvalPorts(env)]);
   return { ...kubernetesPorts(loaded), ...aws, ...approval };
 }

@@ -7,8 +7,6 @@ import path from 'node:path';
 import { KubeConfig, ServerConfiguration, createConfiguration, type Configuration, type RequestContext, type User } from '@kubernetes/client-node';
 import { InputError } from '../../core/errors.js';
 import type { ClusterConfig, EksClusterConfig, Environment, KubeconfigClusterConfig } from '../../config/types.js';
-import { createTokenSource, describeEksCluster } from '../aws/eks.js';
-import { ensureAccount } from '../aws/sts.js';
 
 /** client-node's authenticator hook; the interface itself is not exported from the package root. */
 type Authenticator = Parameters<KubeConfig['addAuthenticator']>[0];
@@ -131,6 +129,8 @@ export function eksKubeConfig(name: string, endpoint: string, caData: string, to
 }
 
 export async function eksConnection(name: string, config: EksClusterConfig, env: Environment): Promise<ClusterConnection> {
+  // The AWS SDK is loaded only for EKS clusters: a kubeconfig-only environment starts without it.
+  const [{ ensureAccount }, { createTokenSource, describeEksCluster }] = await Promise.all([import('../aws/sts.js'), import('../aws/eks.js')]);
   await ensureAccount(env);
   const { name: eksName, region } = config.eks;
   const access = await describeEksCluster(env, eksName, region);
