@@ -28,10 +28,10 @@ function movedBefore(run: Omit<RunContext, 'outputs'>, context: RunbookContext, 
 
 type Weights = Record<string, Record<string, number>>;
 
-/** The weights the last finished shift step before `index` set (its persisted `after`), if any. */
 const asWeights = (value: JsonValue | undefined): Weights | undefined =>
   value && typeof value === 'object' && !Array.isArray(value) ? (value as unknown as Weights) : undefined;
 
+/** The weights the last finished shift step before `index` set (its persisted `after`), if any. */
 function shiftedWeights(run: Omit<RunContext, 'outputs'>, context: RunbookContext, index: number): Weights | undefined {
   const steps = run.loaded.runbook.steps;
   for (let i = index - 1; i >= 0; i--) {
