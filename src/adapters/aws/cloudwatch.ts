@@ -5,7 +5,7 @@ import type { Environment } from '../../config/types.js';
 import type { AlarmState, AlarmsPort } from '../../core/ports.js';
 import { ApiError, CutoverError } from '../../core/errors.js';
 import { retryThrottled, type BackoffOptions } from './throttle.js';
-import { AWS_REQUEST_DEADLINES } from './http.js';
+import { awsClientBase } from './http.js';
 
 const NAMES_PER_CALL = 100;
 const MAX_PAGES = 1_000;
@@ -18,14 +18,7 @@ export interface CloudWatchDeps {
 }
 
 export function cloudWatchClientConfig(env: Environment): CloudWatchClientConfig {
-  const config: CloudWatchClientConfig = {
-    region: env.aws?.region ?? 'us-east-1',
-    retryMode: 'adaptive',
-    maxAttempts: 5,
-    requestHandler: { ...AWS_REQUEST_DEADLINES },
-  };
-  if (env.aws?.endpoint) config.endpoint = env.aws.endpoint;
-  return config;
+  return { ...awsClientBase(env), retryMode: 'adaptive', maxAttempts: 5 };
 }
 
 export function createAlarmsPort(env: Environment, deps: CloudWatchDeps = {}): AlarmsPort {

@@ -8,7 +8,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, HttpRequest as SignedRequest } from '@smithy/types';
 import { ApiError } from '../../core/errors.js';
 import type { Environment } from '../../config/types.js';
-import { AWS_REQUEST_DEADLINES } from './http.js';
+import { awsClientBase } from './http.js';
 
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
 /** The header that binds a token to one cluster; it must stay signed, never move into the query. */
@@ -57,7 +57,7 @@ function awsRegion(env: Environment, region?: string): string {
 }
 
 export function eksClientConfig(env: Environment, region: string): EKSClientConfig {
-  return { region, requestHandler: { ...AWS_REQUEST_DEADLINES }, ...(env.aws?.endpoint ? { endpoint: env.aws.endpoint } : {}) };
+  return awsClientBase(env, region);
 }
 
 function eksClient(env: Environment, region: string): EKSClient {

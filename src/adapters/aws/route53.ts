@@ -21,7 +21,7 @@ import type { DnsChange, DnsPort, HealthChecksPort, WeightedRecord } from '../..
 import type { Environment } from '../../config/types.js';
 import { MAX_WEIGHT, normalizeName, recordKey } from '../../plan/weights.js';
 import { TokenBucket, retryThrottled, type BackoffOptions } from './throttle.js';
-import { AWS_REQUEST_DEADLINES } from './http.js';
+import { awsClientBase } from './http.js';
 
 export const DEFAULT_MAX_REQUESTS_PER_SECOND = 2;
 /** Route 53 rejects a change comment longer than this. */
@@ -42,15 +42,8 @@ export interface Route53Deps {
 
 /** SDK client settings for Route 53: adaptive retries, the environment's endpoint (moto in the lab). */
 export function route53ClientConfig(env: Environment): Route53ClientConfig {
-  const config: Route53ClientConfig = {
-    // Route 53 is a global service signed in us-east-1 whatever region the clusters are in.
-    region: env.aws?.region ?? 'us-east-1',
-    retryMode: 'adaptive',
-    maxAttempts: 5,
-    requestHandler: { ...AWS_REQUEST_DEADLINES },
-  };
-  if (env.aws?.endpoint) config.endpoint = env.aws.endpoint;
-  return config;
+  // Route 53 is a global service: the SDK reaches its one endpoint whatever region the client is given.
+  return { ...awsClientBase(env), retryMode: 'adaptive', maxAttempts: 5 };
 }
 
 interface Route53Context {

@@ -3,7 +3,7 @@
 import { GetCallerIdentityCommand, STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
 import { ApiError, HaltError } from '../../core/errors.js';
 import type { Environment } from '../../config/types.js';
-import { AWS_REQUEST_DEADLINES } from './http.js';
+import { awsClientBase } from './http.js';
 
 export interface CallerIdentity {
   account: string;
@@ -12,11 +12,7 @@ export interface CallerIdentity {
 }
 
 export function stsClientConfig(env: Environment): STSClientConfig {
-  return {
-    region: env.aws?.region ?? 'us-east-1',
-    requestHandler: { ...AWS_REQUEST_DEADLINES },
-    ...(env.aws?.endpoint ? { endpoint: env.aws.endpoint } : {}),
-  };
+  return awsClientBase(env);
 }
 
 function stsClient(env: Environment): STSClient {
