@@ -16,25 +16,19 @@ interface AppsConnection {
 }
 
 /** Desired replicas default to 1 when unset, as the API server defaults them. */
-export function deploymentWorkload(d: V1Deployment): Workload {
+function workloadOf(kind: Workload['kind'], w: V1Deployment | V1StatefulSet): Workload {
   return {
-    kind: 'Deployment',
-    namespace: d.metadata?.namespace ?? '',
-    name: d.metadata?.name ?? '',
-    desired: d.spec?.replicas ?? 1,
-    available: d.status?.availableReplicas ?? 0,
+    kind,
+    namespace: w.metadata?.namespace ?? '',
+    name: w.metadata?.name ?? '',
+    desired: w.spec?.replicas ?? 1,
+    available: w.status?.availableReplicas ?? 0,
   };
 }
 
-export function statefulSetWorkload(s: V1StatefulSet): Workload {
-  return {
-    kind: 'StatefulSet',
-    namespace: s.metadata?.namespace ?? '',
-    name: s.metadata?.name ?? '',
-    desired: s.spec?.replicas ?? 1,
-    available: s.status?.availableReplicas ?? 0,
-  };
-}
+export const deploymentWorkload = (d: V1Deployment): Workload => workloadOf('Deployment', d);
+
+export const statefulSetWorkload = (s: V1StatefulSet): Workload => workloadOf('StatefulSet', s);
 
 export class KubernetesWorkloads implements WorkloadsPort {
   private clients: { from: ClusterConnection; apps: AppsConnection } | undefined;

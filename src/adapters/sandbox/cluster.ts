@@ -337,3 +337,26 @@ function toObservedJob(job: SimJob): ObservedJob {
 export function accessKey(check: AccessCheck): string {
   return `${check.verb} ${check.resource}${check.subresource ? `/${check.subresource}` : ''} ${check.namespace}`;
 }
+
+/** The fields that decide when a CronJob ticks, copied between the sandbox's file, simulator and live reads. */
+export interface ScheduleFields {
+  namespace: string;
+  name: string;
+  schedule: string;
+  timeZone?: string;
+  suspend: boolean;
+  startingDeadlineSeconds?: number;
+  concurrencyPolicy: ConcurrencyPolicy;
+}
+
+export function scheduleFields(cj: ScheduleFields): ScheduleFields {
+  return {
+    namespace: cj.namespace,
+    name: cj.name,
+    schedule: cj.schedule,
+    ...(cj.timeZone !== undefined ? { timeZone: cj.timeZone } : {}),
+    suspend: cj.suspend,
+    ...(cj.startingDeadlineSeconds !== undefined ? { startingDeadlineSeconds: cj.startingDeadlineSeconds } : {}),
+    concurrencyPolicy: cj.concurrencyPolicy,
+  };
+}

@@ -10,7 +10,7 @@ import type { PlanMessage } from '../../plan/types.js';
 import type { JournalEntry } from '../../steps/types.js';
 import { ScriptedApprovals } from './approvals.js';
 import { VirtualClock } from './clock.js';
-import { SimulatedCluster } from './cluster.js';
+import { SimulatedCluster, scheduleFields } from './cluster.js';
 import type { SandboxConfig, SandboxCronJob } from './config.js';
 import { SimulatedZone, throttledDnsPort, type SimRecord } from './dns.js';
 import { ScriptedGates } from './gates.js';
@@ -98,13 +98,7 @@ function simulatedClusters(loaded: LoadedRunbook, config: SandboxConfig, clock: 
 
 function seedCronJob(cluster: SimulatedCluster, cj: SandboxCronJob): void {
   const observed = cluster.addCronJob({
-    namespace: cj.namespace,
-    name: cj.name,
-    schedule: cj.schedule,
-    ...(cj.timeZone !== undefined ? { timeZone: cj.timeZone } : {}),
-    suspend: cj.suspend,
-    ...(cj.startingDeadlineSeconds !== undefined ? { startingDeadlineSeconds: cj.startingDeadlineSeconds } : {}),
-    concurrencyPolicy: cj.concurrencyPolicy,
+    ...scheduleFields(cj),
     jobSeconds: ms(cj.jobDuration) / 1000,
     ...(cj.jobJitter !== undefined ? { jobJitterSeconds: ms(cj.jobJitter) / 1000 } : {}),
     jobOutcome: cj.jobOutcome,

@@ -8,6 +8,7 @@ import type { Ports, WeightedRecord } from '../../core/ports.js';
 import { jobFinished, type ObservedCronJob, type ObservedJob } from '../../core/types.js';
 import type { Observation } from '../../plan/types.js';
 import type { SandboxConfig, SandboxCronJob } from './config.js';
+import { scheduleFields } from './cluster.js';
 import { planMessages, planner } from './planner.js';
 import { simulate, type SandboxRunOptions, type SandboxRunOutcome } from './run.js';
 
@@ -56,13 +57,7 @@ export function seedFromObservation(observation: Observation, loaded: LoadedRunb
 function seedCronJob(cj: ObservedCronJob, jobs: ObservedJob[], assumed: { remaining: string; duration: string }): SandboxCronJob {
   const running = jobs.filter((j) => j.ownerUid === cj.uid && j.namespace === cj.namespace && !jobFinished(j));
   return {
-    namespace: cj.namespace,
-    name: cj.name,
-    schedule: cj.schedule,
-    ...(cj.timeZone !== undefined ? { timeZone: cj.timeZone } : {}),
-    suspend: cj.suspend,
-    ...(cj.startingDeadlineSeconds !== undefined ? { startingDeadlineSeconds: cj.startingDeadlineSeconds } : {}),
-    concurrencyPolicy: cj.concurrencyPolicy,
+    ...scheduleFields(cj),
     jobDuration: assumed.duration,
     jobOutcome: 'Complete',
     creationTimestamp: cj.creationTimestamp,
