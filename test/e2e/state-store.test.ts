@@ -12,6 +12,7 @@ import type { Plan } from '../../src/plan/types.js';
 import type { StepExecutors } from '../../src/steps/index.js';
 import type { JournalEntry, Reporter, StepExecutor } from '../../src/steps/types.js';
 import { createNamespace, kubeConfigFor, labEnvironmentPath, uniqueName } from '../support/lab.js';
+import { loadedRunbook } from '../support/builders.js';
 
 const kubeConfig = kubeConfigFor('blue');
 const server = kubeConfig.getCurrentCluster()!.server;
@@ -305,27 +306,12 @@ describe('state: { kubernetes } in the environment', () => {
 
   function loaded(runbook: string): LoadedRunbook {
     return {
+      ...loadedRunbook({
+        runbook: { name: runbook, steps },
+        environment: { clusters: { blue: { kubeconfig: { context: 'lab-blue', path: '../.lab/kubeconfig' } } }, state: { kubernetes: { cluster: 'blue', namespace } } },
+      }),
       runbookFile: labEnvironmentPath.replace(/config[/\\]lab\.yaml$/, 'workflows/state.yaml'),
       environmentFile: labEnvironmentPath,
-      environment: {
-        apiVersion: 'cutover.dev/v1',
-        kind: 'Environment',
-        name: 'lab',
-        clusters: { blue: { kubeconfig: { context: 'lab-blue', path: '../.lab/kubeconfig' } } },
-        state: { kubernetes: { cluster: 'blue', namespace } },
-        allowNonInteractiveApproval: false,
-      },
-      runbook: {
-        apiVersion: 'cutover.dev/v1',
-        kind: 'Runbook',
-        name: runbook,
-        environment: '../config/lab.yaml',
-        from: 'blue',
-        to: 'green',
-        onFailure: 'halt',
-        cronjobs: { namespaces: ['billing'], exclude: [], running: 'wait', drainTimeoutMs: 600_000, missedRuns: 'skip', concurrency: 5 },
-        steps,
-      },
     };
   }
 

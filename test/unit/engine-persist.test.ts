@@ -17,6 +17,7 @@ import type { StepExecutors } from '../../src/steps/index.js';
 import type { JournalEntry, Reporter, StepExecutor } from '../../src/steps/types.js';
 import type { Plan } from '../../src/plan/types.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
+import { loadedRunbook } from '../support/builders.js';
 
 const T0 = new Date('2025-06-01T10:00:00.000Z');
 const MINUTE = 60_000;
@@ -103,26 +104,9 @@ afterEach(async () => {
 
 function loaded(steps: Step[] = STEPS): LoadedRunbook {
   return {
+    ...loadedRunbook({ runbook: { name: 'lab-blue-to-green' }, steps }),
     runbookFile: join(dir, 'workflows', 'lab.yaml'),
     environmentFile: join(dir, 'config', 'lab.yaml'),
-    environment: {
-      apiVersion: 'cutover.dev/v1',
-      kind: 'Environment',
-      name: 'lab',
-      clusters: { blue: { kubeconfig: { context: 'lab-blue' } }, green: { kubeconfig: { context: 'lab-green' } } },
-      allowNonInteractiveApproval: false,
-    },
-    runbook: {
-      apiVersion: 'cutover.dev/v1',
-      kind: 'Runbook',
-      name: 'lab-blue-to-green',
-      environment: '../config/lab.yaml',
-      from: 'blue',
-      to: 'green',
-      onFailure: 'halt',
-      cronjobs: { namespaces: ['billing'], exclude: [], running: 'wait', drainTimeoutMs: 600_000, missedRuns: 'skip', concurrency: 5 },
-      steps,
-    },
   };
 }
 

@@ -17,6 +17,7 @@ import { runPool } from '../../src/steps/handoff/pool.js';
 import { moveCronJobs } from '../../src/steps/move-cronjobs.js';
 import { preflight } from '../../src/steps/preflight.js';
 import type { JournalEntry, JsonValue, StepProgress, StepRuntime } from '../../src/steps/types.js';
+import { loadedRunbook } from '../support/builders.js';
 
 const START = new Date('2026-03-02T10:00:20Z');
 const NS = 'billing';
@@ -183,28 +184,7 @@ function cronjobsSection(over: Partial<CronJobsSection> = {}): CronJobsSection {
 }
 
 function loaded(cronjobs: CronJobsSection): LoadedRunbook {
-  return {
-    runbook: {
-      apiVersion: 'cutover.dev/v1',
-      kind: 'Runbook',
-      name: 'handoff-test',
-      environment: 'env.yaml',
-      from: 'blue',
-      to: 'green',
-      cronjobs,
-      onFailure: 'halt',
-      steps: [{ kind: 'preflight' }, { kind: 'moveCronJobs' }],
-    },
-    runbookFile: 'runbook.yaml',
-    environment: {
-      apiVersion: 'cutover.dev/v1',
-      kind: 'Environment',
-      name: 'test',
-      clusters: { blue: { kubeconfig: { context: 'blue' } }, green: { kubeconfig: { context: 'green' } } },
-      allowNonInteractiveApproval: false,
-    },
-    environmentFile: 'env.yaml',
-  };
+  return loadedRunbook({ runbook: { name: 'handoff-test', cronjobs } });
 }
 
 function runtime<S extends MoveCronJobsStep | PreflightStep>(

@@ -7,6 +7,7 @@ import { HaltError } from '../../src/core/errors.js';
 import { toMermaid } from '../../src/machine/graph.js';
 import { RUN_SYSTEM_ID, createRunbookMachine } from '../../src/machine/runbook.js';
 import type { RollbackInput, RunbookMachine, RunbookSnapshot, StepInput, StepOutput } from '../../src/machine/runbook.js';
+import { loadedRunbook } from '../support/builders.js';
 
 const NOW = new Date('2025-06-01T10:00:00.000Z');
 const fixedClock: Clock = { now: () => NOW, sleep: async () => {} };
@@ -20,28 +21,7 @@ const STEPS: Step[] = [
 ];
 
 function loadedWith(steps: Step[], onFailure: FailurePolicy = 'halt'): LoadedRunbook {
-  return {
-    runbookFile: 'workflows/lab.yaml',
-    environmentFile: 'config/lab.yaml',
-    environment: {
-      apiVersion: 'cutover.dev/v1',
-      kind: 'Environment',
-      name: 'lab',
-      clusters: { blue: { kubeconfig: { context: 'lab-blue' } }, green: { kubeconfig: { context: 'lab-green' } } },
-      allowNonInteractiveApproval: false,
-    },
-    runbook: {
-      apiVersion: 'cutover.dev/v1',
-      kind: 'Runbook',
-      name: 'lab-blue-to-green',
-      environment: '../config/lab.yaml',
-      from: 'blue',
-      to: 'green',
-      onFailure,
-      cronjobs: { namespaces: ['billing'], exclude: [], running: 'wait', drainTimeoutMs: 600_000, missedRuns: 'skip', concurrency: 5 },
-      steps,
-    },
-  };
+  return { ...loadedRunbook({ runbook: { name: 'lab-blue-to-green', onFailure }, steps }), runbookFile: 'workflows/lab.yaml' };
 }
 
 type StepImpl = (input: StepInput) => Promise<StepOutput>;
