@@ -22,7 +22,7 @@ import {
   writeHandoffRunbook,
   type CliResult,
 } from '../support/crash.js';
-import { createNamespace, uniqueName, waitFor } from '../support/lab.js';
+import { createNamespace, motoCredentialsEnv, uniqueName, waitFor } from '../support/lab.js';
 import { weightedZone } from '../support/moto.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -126,7 +126,7 @@ describe('drift during a run (issue 6)', () => {
       steps: ['  - preflight: {}', '  - shiftTraffic: { percent: 50 }', '  - gate: { timeout: 2m, command: { command: sh, args: ["-c", "exec sleep 30"] } }'],
     });
     const stateDir = join(dir, 'state', 'drift');
-    const env = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
+    const env = { ...motoCredentialsEnv };
 
     const run = cutover(['execute', '-f', runbook, '--yes'], { env });
     await stepStarted(stateDir, 2);

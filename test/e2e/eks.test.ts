@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeEksCluster, mintEksToken, tokenUrl } from '../../src/adapters/aws/eks.js';
 import { callerIdentity, verifyAccount } from '../../src/adapters/aws/sts.js';
 import { createClusterPort } from '../../src/adapters/k8s/cluster.js';
 import type { Environment } from '../../src/config/types.js';
 import { ApiError, HaltError } from '../../src/core/errors.js';
-import { labAccountId, labEnvironmentPath, labRegion, motoEndpoint, repoRoot } from '../support/lab.js';
+import { labAccountId, labEnvironmentPath, labRegion, motoEndpoint, repoRoot, useMotoCredentials } from '../support/lab.js';
 
 function environment(aws: Environment['aws'], clusters: Environment['clusters'] = {}): Environment {
   return { apiVersion: 'cutover.dev/v1', kind: 'Environment', name: 'eks-e2e', aws, clusters, allowNonInteractiveApproval: false };
@@ -15,17 +15,7 @@ function environment(aws: Environment['aws'], clusters: Environment['clusters'] 
 const lab = environment({ region: labRegion, endpoint: motoEndpoint });
 
 // The adapters use the SDK's default credential chain, as they do for operators; here it finds moto's keys.
-const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
-beforeAll(() => {
-  process.env.AWS_ACCESS_KEY_ID = 'testing';
-  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-});
-afterAll(() => {
-  for (const [key, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-});
+useMotoCredentials();
 
 describe('DescribeCluster against moto', () => {
   it.each(['blue', 'green'])('finds the lab cluster %s with its endpoint and CA', async (name) => {

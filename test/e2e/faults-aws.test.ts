@@ -17,10 +17,9 @@ import { describe, expect, onTestFinished, test } from 'vitest';
 import { isThrottled } from '../../src/adapters/aws/throttle.js';
 import { MINUTE, motoDnsLines, sleep, untilDone, writeHandoffRunbook } from '../support/crash.js';
 import { AWS_SERVICES, injectedBy, startMotoFaultProxy, type Fault } from '../support/fault-proxy.js';
-import { awsClientConfig, createNamespace, labAccountId, uniqueName } from '../support/lab.js';
+import { awsClientConfig, createNamespace, labAccountId, motoCredentialsEnv, uniqueName } from '../support/lab.js';
 import { alarmsIn, weightedZone, type WeightedZone } from '../support/moto.js';
 
-const AWS_ENV = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
 
 /** The weights of the pair as moto has them, sampled every 200 ms until stopped. */
 function sampleWeights(zone: WeightedZone): { samples: Record<string, number>[]; stop: () => Promise<void> } {
@@ -141,7 +140,7 @@ describe('execute through a faulty AWS network (issue 6)', () => {
 
     const samplings = shifts.map(({ zone }) => sampleWeights(zone));
     onTestFinished(() => Promise.all(samplings.map((s) => s.stop())).then(() => undefined));
-    const attempts = await Promise.all(shifts.map(({ runbook }) => untilDone(runbook, { env: AWS_ENV, timeoutMs: 2 * MINUTE, maxAttempts: 10 })));
+    const attempts = await Promise.all(shifts.map(({ runbook }) => untilDone(runbook, { env: { ...motoCredentialsEnv }, timeoutMs: 2 * MINUTE, maxAttempts: 10 })));
     for (const sampling of samplings) await sampling.stop();
 
     const { total, summary } = injectedBy([proxy]);

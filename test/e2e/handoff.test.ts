@@ -6,15 +6,13 @@
 //   long     a Job still running at cutover time (75 s), which the handoff must drain;
 //   kolkata  timeZone Asia/Kolkata;
 //   forbid   concurrencyPolicy Forbid, which only a drain keeps true across two clusters.
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { PatchStrategy, setHeaderOptions, type V1CronJob, type V1Job } from '@kubernetes/client-node';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { MINUTE, SuspendWatch, batch, sleep } from '../support/crash.js';
-import { createNamespace, labKubeconfigPath, repoRoot, uniqueName, waitFor, type LabCluster } from '../support/lab.js';
+import { MINUTE, SuspendWatch, batch, cutover, sleep, writeHandoffRunbook } from '../support/crash.js';
+import { createNamespace, uniqueName, waitFor, type LabCluster } from '../support/lab.js';
 
 const SCHEDULED = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -94,65 +92,6 @@ async function ranJobs(namespace: string): Promise<RanJob[]> {
   return all;
 }
 
-const execFileAsync = promisify(execFile);
-
-/** The shipped binary, as an operator runs it; exit code and output whatever the outcome. */
-async function cutover(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [join(repoRoot, 'bin', 'cutover.js'), ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, NO_COLOR: '1', CUTOVER_USER: 'handoff-e2e' },
-      timeout: 5 * MINUTE,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw error;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-async function writeRunbook(dir: string, namespace: string): Promise<string> {
-  const kubeconfig = JSON.stringify(labKubeconfigPath);
-  await writeFile(
-    join(dir, 'environment.yaml'),
-    [
-      'apiVersion: cutover.dev/v1',
-      'kind: Environment',
-      'name: handoff-e2e',
-      'clusters:',
-      `  blue: { kubeconfig: { context: lab-blue, path: ${kubeconfig} } }`,
-      `  green: { kubeconfig: { context: lab-green, path: ${kubeconfig} } }`,
-      'state: { local: { dir: state } }',
-      '',
-    ].join('\n'),
-  );
-  const runbook = join(dir, 'runbook.yaml');
-  await writeFile(
-    runbook,
-    [
-      'apiVersion: cutover.dev/v1',
-      'kind: Runbook',
-      'name: handoff-e2e',
-      'environment: environment.yaml',
-      'from: blue',
-      'to: green',
-      'onFailure: halt',
-      'cronjobs:',
-      `  namespaces: [${namespace}]`,
-      '  running: wait',
-      '  drainTimeout: 3m',
-      '  missedRuns: skip',
-      '  concurrency: 4',
-      'steps:',
-      '  - preflight: {}',
-      '  - moveCronJobs: {}',
-      '',
-    ].join('\n'),
-  );
-  return runbook;
-}
-
 describe('cutover execute hands CronJobs over on the real lab (issue 3)', () => {
   // The evidence is about the shipped binary, built from the current sources by the e2e global setup.
 
@@ -189,7 +128,7 @@ describe('cutover execute hands CronJobs over on the real lab (issue 3)', () => 
     await writeLastScheduleTime('green', namespace, 'stale', staleBaseline);
     await writeLastScheduleTime('green', controlNamespace, 'control', staleBaseline);
 
-    const runbook = await writeRunbook(dir, namespace);
+    const { runbook } = await writeHandoffRunbook(dir, [namespace], { name: 'handoff-e2e', concurrency: 4 });
     const started = Date.now();
     // The control is resumed without a baseline, as a hand-made cutover would do it.
     await batch('green').patchNamespacedCronJob({ name: 'control', namespace: controlNamespace, body: { spec: { suspend: false } } }, mergePatch);

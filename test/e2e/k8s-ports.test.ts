@@ -1,21 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPorts } from '../../src/adapters/index.js';
 import { loadRunbook } from '../../src/config/load.js';
 import type { LoadedRunbook, Step } from '../../src/config/types.js';
 import { HaltError } from '../../src/core/errors.js';
-import { LAB_KUBE_VERSION, labAccountId, labRunbookPath } from '../support/lab.js';
+import { LAB_KUBE_VERSION, labAccountId, labRunbookPath, useMotoCredentials } from '../support/lab.js';
 
-const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
-beforeAll(() => {
-  process.env.AWS_ACCESS_KEY_ID = 'testing';
-  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-});
-afterAll(() => {
-  for (const [key, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-});
+useMotoCredentials();
 
 /** The lab runbook with an alarms gate and a health-check gate, whose ports reach AWS (moto). */
 function withAwsGates(loaded: LoadedRunbook): LoadedRunbook {

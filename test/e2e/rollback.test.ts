@@ -18,7 +18,7 @@ import {
   type CliResult,
   writeHandoffRunbook,
 } from '../support/crash.js';
-import { createNamespace, uniqueName } from '../support/lab.js';
+import { createNamespace, motoCredentialsEnv, uniqueName } from '../support/lab.js';
 import { weightedZone } from '../support/moto.js';
 
 const show = (r: CliResult) => `exit ${r.code ?? r.signal}\n${r.stdout}\n${r.stderr}`;
@@ -42,7 +42,7 @@ describe('cutover rollback undoes a run (issue 6)', () => {
       envExtra: motoDnsLines(zoneId, name),
       steps: ['  - preflight: {}', '  - moveCronJobs: {}', '  - shiftTraffic: { percent: 50 }'],
     });
-    const env = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
+    const env = { ...motoCredentialsEnv };
     const watch = new SuspendWatch({ sweep });
     await watch.start();
     onTestFinished(() => watch.stop());

@@ -26,13 +26,17 @@ export const motoEndpoint = 'http://127.0.0.1:15000';
 export const labRegion = 'us-east-1';
 export const labAccountId = '123456789012';
 
+/** The keys moto accepts, as the SDK's default credential chain reads them from the environment. */
+export const motoCredentialsEnv = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' } as const;
+
 /** Options for any @aws-sdk v3 client, pointed at moto: `new Route53Client(awsClientConfig())`. */
 export function awsClientConfig(): {
   region: string;
   endpoint: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
 } {
-  return { region: labRegion, endpoint: motoEndpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = motoCredentialsEnv;
+  return { region: labRegion, endpoint: motoEndpoint, credentials: { accessKeyId, secretAccessKey } };
 }
 
 export const contextFor = (cluster: LabCluster): string => `lab-${cluster}`;

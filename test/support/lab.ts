@@ -2,8 +2,8 @@
 // made by createNamespace, so files run side by side on the shared clusters.
 import { randomBytes } from 'node:crypto';
 import { ApiException, CoreV1Api } from '@kubernetes/client-node';
-import { afterAll } from 'vitest';
-import { kubeConfigFor, type LabCluster } from './lab-env.js';
+import { afterAll, beforeAll } from 'vitest';
+import { kubeConfigFor, motoCredentialsEnv, type LabCluster } from './lab-env.js';
 
 export * from './lab-env.js';
 
@@ -64,4 +64,21 @@ export async function waitFor<T>(
     if (Date.now() >= deadline) throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
   }
+}
+
+/**
+ * For the tests of the calling file: moto's keys in the process environment, where the SDK's default
+ * credential chain finds them (as it finds an operator's), and the previous values back afterwards.
+ */
+export function useMotoCredentials(): void {
+  const saved = Object.fromEntries(Object.keys(motoCredentialsEnv).map((key) => [key, process.env[key]]));
+  beforeAll(() => {
+    Object.assign(process.env, motoCredentialsEnv);
+  });
+  afterAll(() => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
 }
