@@ -3,33 +3,26 @@
 // waits). Entries made while an append is on its way go out together in the next one (a group commit):
 // many handoffs at once then share one write and one sync instead of queueing for one each.
 import type { Clock } from '../core/clock.js';
+import { GroupCommit } from '../core/group-commit.js';
 import type { Journal, JournalEntry } from '../steps/types.js';
 import type { StateStore } from './store.js';
 
 export function createJournal(store: StateStore, clock: Clock): Journal {
-  let tail: Promise<unknown> = Promise.resolve();
   let pending: JournalEntry[] = [];
-  /** The append that will carry the pending entries, if it has not started yet. */
-  let next: Promise<void> | undefined;
+  const commit = new GroupCommit(() => {
+    const entries = pending;
+    pending = [];
+    return store.appendJournal(...entries);
+  });
   return {
     append(entry: Omit<JournalEntry, 'at'>): Promise<void> {
       // Stamped now, so the journal's times follow the calls even when the write comes later.
       pending.push({ at: clock.now().toISOString(), ...entry });
-      if (next) return next;
-      const appended = tail.then(() => {
-        const entries = pending;
-        pending = [];
-        next = undefined;
-        return store.appendJournal(...entries);
-      });
-      next = appended;
-      // The callers of this append see its failure; the chain itself goes on to the next one.
-      tail = appended.catch(() => undefined);
-      return appended;
+      return commit.request();
     },
     // What was appended before the read, included.
     read: async () => {
-      await tail;
+      await commit.settled();
       return store.readJournal();
     },
   };

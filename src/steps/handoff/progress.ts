@@ -1,6 +1,7 @@
 // Per-CronJob progress of the moveCronJobs step, persisted in the step's progress data under `cronjobs`
 // so `cutover status` shows where each handoff is. It is a hint for the operator and for a resumed run's
 // bookkeeping; the protocol always re-reads both clusters before it acts.
+import { GroupCommit } from '../../core/group-commit.js';
 import type { CronJobRef } from '../../core/types.js';
 import { refKey } from '../../core/types.js';
 import type { JsonValue } from '../types.js';
@@ -80,17 +81,14 @@ export function progressToJson(progress: CronJobProgress): Record<string, JsonVa
 }
 
 /**
- * Keeps every CronJob's progress and persists the whole map on each change. Changes made while a write is
- * on its way are stored together by the next write (a group commit): with many handoffs at once, one write
- * serves all of them instead of each waiting for its own turn. Writes never overlap, so a slower one never
- * lands after a newer one and rolls a phase back, and each change resolves once a write that holds it is
- * stored.
+ * Keeps every CronJob's progress and persists the whole map on each change, by group commit: writes never
+ * overlap, so a slower one never lands after a newer one and rolls a phase back, and each change resolves
+ * once a write that holds it is stored.
  */
 export class ProgressBook {
   private readonly entries: Record<string, CronJobProgress>;
-  private queue: Promise<void> = Promise.resolve();
-  /** The write that will pick up changes made now, if it has not started yet. */
-  private next: Promise<void> | undefined;
+  /** Each write stores the whole map as it is when the write starts. */
+  private readonly commit = new GroupCommit(() => this.persist(this.toJson()));
 
   constructor(
     initial: JsonValue | undefined,
@@ -117,16 +115,7 @@ export class ProgressBook {
       const key = refKey(ref);
       this.entries[key] = { ...(this.entries[key] ?? { phase: 'pending' }), ...patch };
     }
-    if (this.next) return this.next;
-    const write = this.queue.then(() => {
-      // From here on, changes wait for the write after this one: this one's map is taken now.
-      this.next = undefined;
-      return this.persist(this.toJson());
-    });
-    this.next = write;
-    // A failed write fails its own callers; the next write still goes ahead with everything known.
-    this.queue = write.catch(() => undefined);
-    return write;
+    return this.commit.request();
   }
 
   private toJson(): Record<string, JsonValue> {
