@@ -389,9 +389,20 @@ const cronjobsSchema = z
       .meta({ description: 'Wait for Jobs still running on the source before enabling the target, or not.' }),
     drainTimeout: duration('Deadline for running Jobs to finish.', { positive: true }).prefault('10m'),
     missedRuns: z
-      .enum(['skip', 'run-once'])
+      .enum(['skip', 'latest', 'all', 'run-once'])
       .default('skip')
-      .meta({ description: 'Ticks missed during the handoff: skip them, or run the latest one once on the target.' }),
+      .transform((value) => (value === 'run-once' ? 'latest' : value))
+      .meta({
+        description:
+          'Ticks missed during the handoff: skip them, run the latest one once on the target (`latest`; `run-once` is an alias), ' +
+          'or run each of them once (`all`, up to missedRunsLimit). cutover creates those Jobs itself.',
+      }),
+    missedRunsLimit: z
+      .int()
+      .min(1)
+      .max(100)
+      .default(10)
+      .meta({ description: 'With missedRuns: all, at most this many missed ticks of one CronJob run (the latest ones).' }),
     concurrency: z.int().min(1).max(100).default(5).meta({ description: 'CronJobs handed off at the same time.' }),
     onDrift: z
       .enum(['resuspend', 'halt'])

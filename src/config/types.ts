@@ -57,7 +57,8 @@ export interface Environment {
 }
 
 export type RunningJobsPolicy = 'wait' | 'ignore';
-export type MissedRunsPolicy = 'skip' | 'run-once';
+/** `run-once` in a runbook is read as `latest`. */
+export type MissedRunsPolicy = 'skip' | 'latest' | 'all';
 export type FailurePolicy = 'halt' | 'rollback';
 
 export interface CronJobsSection {
@@ -68,6 +69,8 @@ export interface CronJobsSection {
   running: RunningJobsPolicy;
   drainTimeoutMs: number;
   missedRuns: MissedRunsPolicy;
+  /** With missedRuns `all`: at most this many missed ticks of one CronJob run, the latest ones. */
+  missedRunsLimit: number;
   concurrency: number;
   /** A moved CronJob enabled again on the source during a later step: suspend it again (default) or halt. */
   onDrift?: 'resuspend' | 'halt';

@@ -28,6 +28,13 @@ export interface ClusterPort {
   setSuspend(ref: CronJobRef, suspend: boolean): Promise<ObservedCronJob>;
   /** Merge-patches status.lastScheduleTime through the cronjobs/status subresource. */
   setLastScheduleTime(ref: CronJobRef, time: string): Promise<ObservedCronJob>;
+  /**
+   * Starts the Job of one tick of a CronJob as its controller would (name `<cronjob>-<minutes>`, the
+   * scheduled-timestamp annotation in the CronJob's zone, the template's labels and annotations, a controller
+   * ownerReference) and lists it in status.active, so the controller tracks it as its own. Idempotent: a Job
+   * of that name already there is returned with `created: false`.
+   */
+  startJobForTick(cronJob: CronJobRef, tick: string): Promise<{ job: ObservedJob; created: boolean }>;
   /** Jobs in the namespace; with ownerUid, only those whose controller is that CronJob. */
   listJobs(namespace: string, ownerUid?: string): Promise<ObservedJob[]>;
   /** Asks the cluster's authorizer (SelfSubjectAccessReview) about each check, in order; changes nothing. */

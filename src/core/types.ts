@@ -44,6 +44,8 @@ export interface ObservedJob {
   /** Annotation batch.kubernetes.io/cronjob-scheduled-timestamp: the tick this Job is for (ISO). */
   scheduledTime?: string;
   creationTimestamp: string;
+  /** `cutover` when cutover started this Job for a tick its handoff ran late (annotation cutover.dev/started-by). */
+  startedBy?: 'cutover';
   /** Set only when condition Complete or Failed is True. SuccessCriteriaMet/FailureTarget do not count. */
   outcome?: JobOutcome;
 }

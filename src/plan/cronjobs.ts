@@ -39,7 +39,7 @@ export function planCronJob(input: CronJobInput, settings: CronJobSettings): Cro
   const ticks = scheduleOk ? ticksOf(source, settings.now) : { nextTicks: [] };
   if (MOVING.has(action)) {
     if (scheduleOk) noteTickInWindow(input, settings, notes);
-    noteRunOnce(input, settings, ticks.latestTick, notes);
+    noteMissedRuns(input, settings, ticks.latestTick, notes);
   }
   noteRunningJobs(input, action, settings, notes);
   noteManagedBy(input, settings, notes);
@@ -170,7 +170,7 @@ function noteTickInWindow(input: CronJobInput, settings: CronJobSettings, notes:
   const outcome =
     settings.cronjobs.missedRuns === 'skip'
       ? 'runs on neither cluster (missedRuns: skip)'
-      : `runs once, late, on ${settings.to} when it resumes (missedRuns: run-once)`;
+      : `runs once, late, on ${settings.to}: cutover starts its Job there before resuming it (missedRuns: ${settings.cronjobs.missedRuns})`;
   notes.add(
     'warning',
     'tick-in-window',
@@ -180,27 +180,36 @@ function noteTickInWindow(input: CronJobInput, settings: CronJobSettings, notes:
   );
 }
 
-function noteRunOnce(input: CronJobInput, settings: CronJobSettings, latest: string | undefined, notes: Notes): void {
-  if (settings.cronjobs.missedRuns !== 'run-once') return;
-  const last = input.source.lastScheduleTime;
-  if (last === undefined) {
-    notes.add('info', 'run-once', `missedRuns: run-once, but ${settings.from} never ran it: nothing to hand over, so ${settings.to} starts at its next tick`);
+/** What missedRuns latest/all will do for this CronJob, from what the clusters show now. */
+function noteMissedRuns(input: CronJobInput, settings: CronJobSettings, latest: string | undefined, notes: Notes): void {
+  const policy = settings.cronjobs.missedRuns;
+  if (policy === 'skip') return;
+  const { source } = input;
+  const last = source.lastScheduleTime;
+  if (source.suspend) {
+    notes.add(
+      'info',
+      'missed-runs',
+      `missedRuns: ${policy}: suspended on ${settings.from} already, so only ticks that fall during the handoff run late on ` +
+        `${settings.to}; ticks missed before it starts are not run`,
+    );
     return;
   }
-  if (latest !== undefined && Date.parse(latest) > Date.parse(last)) {
+  if (latest !== undefined && (last === undefined || Date.parse(latest) > Date.parse(last))) {
     notes.add(
       'warning',
-      'run-once',
-      `missedRuns: run-once: ${settings.to} starts a Job at once when resumed, for tick ${latest}, which ` +
-        `${settings.from} has not run (its last run was ${last})`,
+      'missed-runs',
+      `missedRuns: ${policy}: tick ${latest} has not run on ${settings.from} yet (its last run: ${last ?? 'never'}); ` +
+        `if it has not started by the handoff, cutover starts it once on ${settings.to}`,
     );
     return;
   }
   notes.add(
     'info',
-    'run-once',
-    `missedRuns: run-once: the baseline is ${settings.from}'s last run ${last}; a tick that falls during the ` +
-      `handoff runs once on ${settings.to} when it resumes, and no tick up to ${last} runs again`,
+    'missed-runs',
+    `missedRuns: ${policy}: ${settings.to} is resumed with the latest tick as its baseline, and cutover itself starts ` +
+      (policy === 'latest' ? 'the latest tick missed during the handoff' : `each tick missed during the handoff (at most ${settings.cronjobs.missedRunsLimit})`) +
+      ` on ${settings.to}, named as its controller would name it`,
   );
 }
 

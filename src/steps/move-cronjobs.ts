@@ -44,7 +44,12 @@ function handoffContext(rt: StepRuntime<MoveCronJobsStep>, book: ProgressBook, t
     target: clusterPort(ports, plan.to, 'target'),
     clock,
     signal: rt.signal,
-    policy: { running: cronjobs.running, missedRuns: cronjobs.missedRuns, drainTimeoutMs: cronjobs.drainTimeoutMs },
+    policy: {
+      running: cronjobs.running,
+      missedRuns: cronjobs.missedRuns,
+      missedRunsLimit: cronjobs.missedRunsLimit,
+      drainTimeoutMs: cronjobs.drainTimeoutMs,
+    },
     timing,
     reporter,
     journal: (type, message, data) => journal.append({ type, step: rt.index, message, ...(data ? { data } : {}) }),

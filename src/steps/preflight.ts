@@ -43,8 +43,11 @@ export const preflight: StepExecutor<PreflightStep> = async (rt) => {
   return { sourceVersion, targetVersion, cronJobs: entries.length, drifted, permissions } satisfies Record<string, JsonValue>;
 };
 
-/** What the handoff does in each namespace: on the source, suspend and drain; on the target, baseline, resume, verify. */
-function accessNeeded(namespace: string, side: 'source' | 'target'): AccessCheck[] {
+/**
+ * What the handoff does in each namespace: on the source, suspend and drain; on the target, baseline, resume,
+ * verify, and (missedRuns latest or all) start the Jobs of missed ticks and list them in status.active.
+ */
+function accessNeeded(namespace: string, side: 'source' | 'target', catchUp: boolean): AccessCheck[] {
   const batch = (verb: string, resource: string, subresource?: string): AccessCheck => ({
     verb,
     group: 'batch',
@@ -53,7 +56,9 @@ function accessNeeded(namespace: string, side: 'source' | 'target'): AccessCheck
     ...(subresource ? { subresource } : {}),
   });
   const checks = [batch('get', 'cronjobs'), batch('patch', 'cronjobs'), batch('list', 'jobs')];
-  return side === 'target' ? [...checks, batch('patch', 'cronjobs', 'status')] : checks;
+  if (side === 'source') return checks;
+  const startsJobs = catchUp ? [batch('create', 'jobs'), batch('get', 'jobs')] : [];
+  return [...checks, batch('patch', 'cronjobs', 'status'), ...startsJobs];
 }
 
 const describeCheck = (c: AccessCheck): string =>
@@ -69,9 +74,10 @@ async function checkPermissions(
   target: ClusterPort,
   namespaces: string[],
 ): Promise<number | 'unchecked'> {
+  const catchUp = rt.run.loaded.runbook.cronjobs.missedRuns !== 'skip';
   const sides = [
-    { port: source, checks: namespaces.flatMap((ns) => accessNeeded(ns, 'source')) },
-    { port: target, checks: namespaces.flatMap((ns) => accessNeeded(ns, 'target')) },
+    { port: source, checks: namespaces.flatMap((ns) => accessNeeded(ns, 'source', catchUp)) },
+    { port: target, checks: namespaces.flatMap((ns) => accessNeeded(ns, 'target', catchUp)) },
   ];
   let verdicts;
   try {

@@ -29,7 +29,9 @@ export type JournalType =
   | 'decision'
   | 'gate'
   | 'warning'
-  | 'drift';
+  | 'drift'
+  /** What became of a tick a handoff affected: run late on the target, skipped, or left to the source. */
+  | 'tick';
 
 export interface JournalEntry {
   at: string;

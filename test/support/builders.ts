@@ -109,6 +109,7 @@ export function cronJobsSection(fields: Partial<CronJobsSection> = {}): CronJobs
     running: 'wait',
     drainTimeoutMs: 600_000,
     missedRuns: 'skip',
+    missedRunsLimit: 10,
     concurrency: 5,
     ...fields,
   };

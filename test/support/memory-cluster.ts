@@ -100,6 +100,28 @@ export class MemoryCluster implements ClusterPort {
     return checks.map((c) => ({ allowed: !this.denied.has(accessKey(c)) }));
   }
 
+  /** Adds the Job of the tick as cutover would start it (name and annotation of the controller). */
+  async startJobForTick(ref: CronJobRef, tick: string): Promise<{ job: ObservedJob; created: boolean }> {
+    this.enter('startJobForTick', [ref, tick]);
+    const owner = this.cronJobs.get(refKey(ref));
+    if (!owner) throw new ApiError(`${this.name}: cronjobs.batch "${ref.name}" not found in namespace ${ref.namespace}`, 404);
+    const name = `${ref.name}-${Math.floor(Date.parse(tick) / 60_000)}`;
+    const existing = this.jobs.find((j) => j.namespace === ref.namespace && j.name === name);
+    if (existing) return { job: copy(existing), created: false };
+    const job: ObservedJob = {
+      namespace: ref.namespace,
+      name,
+      uid: `uid-job-${name}`,
+      ownerUid: owner.uid,
+      ownerName: owner.name,
+      scheduledTime: new Date(tick).toISOString(),
+      creationTimestamp: new Date().toISOString(),
+      startedBy: 'cutover',
+    };
+    this.jobs.push(job);
+    return { job: copy(job), created: true };
+  }
+
   async listJobs(namespace: string, ownerUid?: string): Promise<ObservedJob[]> {
     this.enter('listJobs', [namespace, ownerUid]);
     return this.jobs

@@ -68,7 +68,7 @@ export function testLoaded(environment: Environment, steps: Step[], overrides: P
       environment: 'env.yaml',
       from: 'blue',
       to: 'green',
-      cronjobs: { namespaces: [], exclude: [], running: 'wait', drainTimeoutMs: 60_000, missedRuns: 'skip', concurrency: 1 },
+      cronjobs: { namespaces: [], exclude: [], running: 'wait', drainTimeoutMs: 60_000, missedRuns: 'skip', missedRunsLimit: 10, concurrency: 1 },
       onFailure: 'halt',
       steps,
       ...overrides,

@@ -92,6 +92,7 @@ describe('a valid runbook and environment', () => {
       running: 'wait',
       drainTimeoutMs: 600_000,
       missedRuns: 'skip',
+      missedRunsLimit: 10,
       concurrency: 5,
     });
     expect(loaded.runbook.steps).toEqual([
@@ -324,7 +325,7 @@ describe('schema problems, each at its own line and column', () => {
     const issues = await issuesOf({ 'rb.yaml': RUNBOOK.replace('  exclude:', '  drainTimout: 5m\n  exclude:'), 'env.yaml': ENVIRONMENT });
 
     expect(issues).toEqual([
-      '<dir>/rb.yaml:10:3 cronjobs.drainTimout: unknown field "drainTimout"; did you mean "drainTimeout"? Known fields here: namespaces, selector, exclude, running, drainTimeout, missedRuns, concurrency, onDrift.',
+      '<dir>/rb.yaml:10:3 cronjobs.drainTimout: unknown field "drainTimout"; did you mean "drainTimeout"? Known fields here: namespaces, selector, exclude, running, drainTimeout, missedRuns, missedRunsLimit, concurrency, onDrift.',
     ]);
   });
 

@@ -213,7 +213,7 @@ test('checkRules works on parsed values alone and reports paths as written in YA
     from: 'blue',
     to: 'green',
     onFailure: 'halt',
-    cronjobs: { namespaces: ['a'], exclude: [], running: 'wait', drainTimeoutMs: 1, missedRuns: 'skip', concurrency: 1 },
+    cronjobs: { namespaces: ['a'], exclude: [], running: 'wait', drainTimeoutMs: 1, missedRuns: 'skip', missedRunsLimit: 10, concurrency: 1 },
     steps: [{ kind: 'approve', via: 'slack', required: 1, timeoutMs: 1 }],
   };
 

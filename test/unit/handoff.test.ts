@@ -25,7 +25,7 @@ const NS = 'billing';
 // ---------------------------------------------------------------------------------------------------------
 // A recording port around a simulated cluster
 
-type Op = 'version' | 'listCronJobs' | 'getCronJob' | 'setSuspend' | 'setLastScheduleTime' | 'listJobs' | 'canI';
+type Op = 'version' | 'listCronJobs' | 'getCronJob' | 'setSuspend' | 'setLastScheduleTime' | 'listJobs' | 'canI' | 'startJobForTick';
 
 interface Call {
   seq: number;
@@ -118,6 +118,10 @@ class RecordingPort implements ClusterPort {
   listJobs(namespace: string, ownerUid?: string): Promise<ObservedJob[]> {
     return this.call('listJobs', undefined, undefined, () => this.sim.listJobs(namespace, ownerUid));
   }
+  async startJobForTick(ref: CronJobRef, tick: string): Promise<{ job: ObservedJob; created: boolean }> {
+    if (this.name === 'green') await this.checkSourceSuspended(ref);
+    return this.call('startJobForTick', ref, tick, () => this.sim.startJobForTick(ref, tick));
+  }
   canI(checks: AccessCheck[]): Promise<AccessVerdict[]> {
     return this.call('canI', undefined, undefined, () => this.sim.canI(checks));
   }
@@ -180,7 +184,7 @@ interface Store {
 const newStore = (): Store => ({ data: {}, deadlines: {}, journal: [], reported: [] });
 
 function cronjobsSection(over: Partial<CronJobsSection> = {}): CronJobsSection {
-  return { namespaces: [NS], exclude: [], running: 'wait', drainTimeoutMs: 600_000, missedRuns: 'skip', concurrency: 2, ...over };
+  return { namespaces: [NS], exclude: [], running: 'wait', drainTimeoutMs: 600_000, missedRuns: 'skip', missedRunsLimit: 10, concurrency: 2, ...over };
 }
 
 function loaded(cronjobs: CronJobsSection): LoadedRunbook {
@@ -509,25 +513,92 @@ describe('moveCronJobs: baseline', () => {
     expect(ticksOn(world, 'blue', ref)).toEqual(['2026-03-01T14:00:00.000Z']);
   });
 
-  it("missedRuns: run-once hands over the source's lastScheduleTime, so the tick missed during the handoff runs once, on the target", async () => {
+  const tickRecords = (store: Store, ref: CronJobRef): { tick: string; outcome: string; job?: string; reason?: string }[] =>
+    ((store.data['cronjobs'] as Record<string, { ticks?: [] }>)[refKey(ref)]?.ticks ?? []) as never;
+
+  it('missedRuns: latest baselines the latest tick and starts the tick missed during the handoff on the target itself, once', async () => {
     const world = new World();
     const ref = seedMorningDigest(world);
     const store = newStore();
-    await move(world, await planOf(world, [ref]), store, cronjobsSection({ drainTimeoutMs: 6 * 3600_000, missedRuns: 'run-once' }));
-    expect(world.writes('green', 'setLastScheduleTime')[0]!.value).toBe('2026-03-01T14:00:00Z');
+    await move(world, await planOf(world, [ref]), store, cronjobsSection({ drainTimeoutMs: 6 * 3600_000, missedRuns: 'latest' }));
+    // The controller gets nothing to catch up: cutover started the missed tick's Job before resuming.
+    expect(world.writes('green', 'setLastScheduleTime')[0]!.value).toBe('2026-03-02T14:00:00Z');
+    expect(world.writes('green', 'startJobForTick').map((c) => c.value)).toEqual(['2026-03-02T14:00:00.000Z']);
+    const start = world.writes('green', 'startJobForTick')[0]!.seq;
+    const resume = world.writes('green', 'setSuspend').find((c) => c.value === false)!.seq;
+    expect(start).toBeLessThan(resume);
     await world.clock.sleep(600_000);
     expect(ticksOn(world, 'green', ref)).toEqual(['2026-03-02T14:00:00.000Z']);
     expectNoTickTwice(world, ref);
+    expect(tickRecords(store, ref)).toEqual([
+      { tick: '2026-03-02T14:00:00.000Z', outcome: 'late', cluster: 'green', job: `digest-${Date.parse('2026-03-02T14:00:00Z') / 60_000}` },
+    ]);
+    expect(journalOf(store, 'tick').map((e) => e.message)).toEqual([
+      expect.stringMatching(/billing\/digest: tick 2026-03-02T14:00:00Z ran late on green as Job digest-\d+ \(created by cutover\)/),
+    ]);
   });
 
-  it('missedRuns: run-once falls back to skip when the source never ran, and says why', async () => {
+  it('missedRuns: skip records the tick it drops, in the journal and the progress', async () => {
     const world = new World();
-    const ref = world.seed({ name: 'fresh', creationTimestamp: '2026-03-02T09:55:00Z' }, { lastScheduleTime: undefined }, {});
+    const ref = seedMorningDigest(world);
     const store = newStore();
-    await move(world, await planOf(world, [ref]), store, cronjobsSection({ missedRuns: 'run-once' }));
-    expect(world.writes('green', 'setLastScheduleTime')[0]!.value).toBe('2026-03-02T10:00:00Z');
-    const progress = (store.data['cronjobs'] as Record<string, Record<string, string>>)[refKey(ref)]!;
-    expect(progress['baselineReason']).toContain('never ran');
+    await move(world, await planOf(world, [ref]), store, cronjobsSection({ drainTimeoutMs: 6 * 3600_000 }));
+    expect(world.writes('green', 'startJobForTick')).toEqual([]);
+    expect(tickRecords(store, ref)).toEqual([{ tick: '2026-03-02T14:00:00.000Z', outcome: 'skipped', reason: 'missedRuns: skip' }]);
+    expect(journalOf(store, 'tick')).toHaveLength(1);
+  });
+
+  it('missedRuns: all starts every tick missed during a long drain, up to missedRunsLimit (the latest ones), each once', async () => {
+    const world = new World();
+    const ref = world.seed({ name: 'sync', schedule: '*/20 * * * *', concurrencyPolicy: 'Allow' }, { lastScheduleTime: '2026-03-02T10:00:00Z' }, {});
+    world.sims.blue!.addRunningJob(ref, '2026-03-02T10:00:00Z', 3600 + 30);
+    const store = newStore();
+    await move(world, await planOf(world, [ref]), store, cronjobsSection({ missedRuns: 'all', missedRunsLimit: 2, drainTimeoutMs: 2 * 3600_000 }));
+    // The drain ran until 11:00:30; 10:20, 10:40 and 11:00 ran nowhere: the latest two run on green.
+    expect(world.writes('green', 'startJobForTick').map((c) => c.value)).toEqual(['2026-03-02T10:40:00.000Z', '2026-03-02T11:00:00.000Z']);
+    expect(tickRecords(store, ref).map((r) => [r.tick.slice(11, 16), r.outcome])).toEqual([
+      ['10:20', 'skipped'],
+      ['10:40', 'late'],
+      ['11:00', 'late'],
+    ]);
+    expect(tickRecords(store, ref)[0]!.reason).toMatch(/missedRunsLimit 2/);
+    await world.clock.sleep(1800_000);
+    expect(ticksOn(world, 'green', ref)).toEqual(['2026-03-02T10:40:00.000Z', '2026-03-02T11:00:00.000Z', '2026-03-02T11:20:00.000Z']);
+    expectNoTickTwice(world, ref);
+  });
+
+  it('missedRuns: all runs only the latest missed tick under concurrencyPolicy Forbid, and none past startingDeadlineSeconds', async () => {
+    const world = new World();
+    const forbid = world.seed({ name: 'forbid', schedule: '*/20 * * * *', concurrencyPolicy: 'Forbid' }, { lastScheduleTime: '2026-03-02T10:00:00Z' }, {});
+    const late = world.seed(
+      { name: 'late', schedule: '*/20 * * * *', concurrencyPolicy: 'Allow', startingDeadlineSeconds: 10 },
+      { lastScheduleTime: '2026-03-02T10:00:00Z' },
+      {},
+    );
+    for (const ref of [forbid, late]) world.sims.blue!.addRunningJob(ref, '2026-03-02T10:00:00Z', 3600 + 30);
+    const store = newStore();
+    await move(world, await planOf(world, [forbid, late]), store, cronjobsSection({ missedRuns: 'all', drainTimeoutMs: 2 * 3600_000 }));
+    expect(world.writes('green', 'startJobForTick', forbid).map((c) => c.value)).toEqual(['2026-03-02T11:00:00.000Z']);
+    expect(tickRecords(store, forbid).filter((r) => r.outcome === 'skipped').map((r) => r.reason)).toEqual([
+      'concurrencyPolicy Forbid: only the latest missed tick runs',
+      'concurrencyPolicy Forbid: only the latest missed tick runs',
+    ]);
+    expect(world.writes('green', 'startJobForTick', late)).toEqual([]);
+    expect(tickRecords(store, late).every((r) => r.outcome === 'skipped' && /startingDeadlineSeconds/.test(r.reason ?? ''))).toBe(true);
+  });
+
+  it('a tick cutover let run on the source is confirmed from the source and recorded as run there', async () => {
+    const world = new World();
+    const ref = world.seed({ name: 'soon', schedule: '* * * * *' }, { lastScheduleTime: '2026-03-02T10:00:00Z' }, {});
+    const store = newStore();
+    // 10:00:55: the next tick is 5 s away, so the handoff lets it run on blue first.
+    await world.clock.sleep(35_000);
+    await move(world, await planOf(world, [ref]), store, cronjobsSection({ missedRuns: 'latest' }));
+    expect(tickRecords(store, ref)).toEqual([
+      { tick: '2026-03-02T10:01:00.000Z', outcome: 'source', cluster: 'blue', job: `soon-${Date.parse('2026-03-02T10:01:00Z') / 60_000}` },
+    ]);
+    expect(world.writes('green', 'startJobForTick')).toEqual([]);
+    expectNoTickTwice(world, ref);
   });
 
   it('skips the baseline write when the target already holds that tick', async () => {
@@ -546,7 +617,8 @@ describe('moveCronJobs: baseline', () => {
     expect(chooseBaseline('skip', { schedule: '30 9 * * *', timeZone: 'Asia/Kolkata' }, undefined, summer).time).toEqual(
       new Date('2026-07-01T04:00:00Z'),
     );
-    expect(chooseBaseline('run-once', digest, '2026-06-28T13:00:00Z', summer).time).toEqual(new Date('2026-06-28T13:00:00Z'));
+    // Every policy baselines the latest tick: the ticks a policy runs late are started by cutover itself.
+    expect(chooseBaseline('latest', digest, '2026-06-28T13:00:00Z', summer).time).toEqual(new Date('2026-06-30T13:00:00Z'));
     // A source controller whose clock runs ahead may already have started the next tick: never go below it.
     expect(chooseBaseline('skip', digest, '2026-07-01T13:00:00Z', summer).time).toEqual(new Date('2026-07-01T13:00:00Z'));
   });

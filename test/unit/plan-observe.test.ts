@@ -93,6 +93,7 @@ describe('observe', () => {
       listJobs: (ns) => gated(`${name} jobs ${ns}`, []),
       getCronJob: () => Promise.reject(new Error('not used')),
       setSuspend: () => Promise.reject(new Error('not used')),
+      startJobForTick: () => Promise.reject(new Error('not used')),
       canI: () => Promise.reject(new Error('not used')),
       setLastScheduleTime: () => Promise.reject(new Error('not used')),
     });

@@ -202,22 +202,25 @@ describe('buildPlan: what the operator should know', () => {
     expect(message(entry, 'spec-differs')).toMatch(/schedule differs.*green copy's schedule, and the baseline is computed from it/);
   });
 
-  it('with missedRuns: run-once, says which tick the target starts at once when the source is behind', () => {
-    const { source, target } = copies({ suspend: true, lastScheduleTime: '2025-06-02T09:45:00Z' });
-    const entry = only(planOf([source], [target], { loaded: { cronjobs: { missedRuns: 'run-once' } } }));
-    const note = entry.messages.find((m) => m.code === 'run-once');
+  it('with missedRuns: latest, says which tick cutover starts on the target when the source has not run it yet', () => {
+    const { source, target } = copies({ lastScheduleTime: '2025-06-02T09:45:00Z' });
+    const entry = only(planOf([source], [target], { loaded: { cronjobs: { missedRuns: 'latest' } } }));
+    const note = entry.messages.find((m) => m.code === 'missed-runs');
     expect(note?.severity).toBe('warning');
-    expect(note?.message).toMatch(/starts a Job at once when resumed, for tick 2025-06-02T10:00:00.000Z.*last run was 2025-06-02T09:45:00Z/);
+    expect(note?.message).toMatch(/tick 2025-06-02T10:00:00.000Z has not run on blue yet \(its last run: 2025-06-02T09:45:00Z\).*starts it once on green/);
   });
 
-  it('with missedRuns: run-once, notes the baseline when the source is up to date or never ran', () => {
+  it('with missedRuns: latest or all, says cutover starts the missed ticks itself, and that a suspended source hands over nothing older', () => {
     const upToDate = copies({ lastScheduleTime: '2025-06-02T10:00:00Z' });
-    const run = { loaded: { cronjobs: { missedRuns: 'run-once' as const } } };
-    const entry = only(planOf([upToDate.source], [upToDate.target], run));
-    expect(entry.messages.find((m) => m.code === 'run-once')).toMatchObject({ severity: 'info' });
-    expect(message(entry, 'run-once')).toMatch(/baseline is blue's last run 2025-06-02T10:00:00Z/);
-    const never = copies();
-    expect(message(only(planOf([never.source], [never.target], run)), 'run-once')).toMatch(/never ran it/);
+    const latest = only(planOf([upToDate.source], [upToDate.target], { loaded: { cronjobs: { missedRuns: 'latest' } } }));
+    expect(latest.messages.find((m) => m.code === 'missed-runs')).toMatchObject({ severity: 'info' });
+    expect(message(latest, 'missed-runs')).toMatch(/cutover itself starts the latest tick missed during the handoff on green/);
+    const all = only(planOf([upToDate.source], [upToDate.target], { loaded: { cronjobs: { missedRuns: 'all', missedRunsLimit: 3 } } }));
+    expect(message(all, 'missed-runs')).toMatch(/each tick missed during the handoff \(at most 3\)/);
+    const suspended = copies({ suspend: true, lastScheduleTime: '2025-06-02T09:45:00Z' });
+    expect(message(only(planOf([suspended.source], [suspended.target], { loaded: { cronjobs: { missedRuns: 'all' } } })), 'missed-runs')).toMatch(
+      /suspended on blue already.*ticks missed before it starts are not run/,
+    );
   });
 
   it('points out a daylight-saving change of a CronJob zone within a day', () => {

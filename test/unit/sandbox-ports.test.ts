@@ -207,7 +207,7 @@ function loadedWith(sandbox: Record<string, unknown>, environmentFile: string, s
       from: 'blue',
       to: 'green',
       onFailure: 'halt',
-      cronjobs: { namespaces: ['billing'], exclude: [], running: 'wait', drainTimeoutMs: 600_000, missedRuns: 'skip', concurrency: 2 },
+      cronjobs: { namespaces: ['billing'], exclude: [], running: 'wait', drainTimeoutMs: 600_000, missedRuns: 'skip', missedRunsLimit: 10, concurrency: 2 },
       steps,
     },
     runbookFile: 'runbook.yaml',

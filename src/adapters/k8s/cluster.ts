@@ -13,8 +13,9 @@ import type { ClusterConfig, Environment } from '../../config/types.js';
 import type { AccessCheck, AccessVerdict, ClusterPort } from '../../core/ports.js';
 import type { CronJobRef, CronJobSelector, ObservedCronJob, ObservedJob } from '../../core/types.js';
 import { connectCluster, lazyConnection, makeApiClient, type ClusterConnection } from './client.js';
-import { toObservedCronJob, toObservedJob } from './convert.js';
-import type { Operation } from './errors.js';
+import { jobOutcome, toObservedCronJob, toObservedJob } from './convert.js';
+import { toApiError, type Operation } from './errors.js';
+import { addActivePatch, jobForTick } from './jobs.js';
 import { lastScheduleTimePatch, suspendPatch } from './patches.js';
 import { callOptions, defaultRequestPolicy, listAll, pageParams, read, write, type RequestPolicy } from './request.js';
 
@@ -131,6 +132,59 @@ export class KubernetesCluster implements ClusterPort {
       ),
     );
     return toObservedCronJob(stored);
+  }
+
+  async startJobForTick(ref: CronJobRef, tick: string): Promise<{ job: ObservedJob; created: boolean }> {
+    const { server, batch } = await this.apis();
+    const cronJob = await this.readRaw(ref);
+    const body = jobForTick(cronJob, Date.parse(tick));
+    const name = body.metadata!.name!;
+    const createOp = this.op(server, 'create', 'jobs', { namespace: ref.namespace, name });
+    let created = true;
+    let job = await write(createOp, async () => {
+      try {
+        return await batch.createNamespacedJob({ namespace: ref.namespace, body }, callOptions(this.policy));
+      } catch (error) {
+        // A crashed run made it already, or the controller did: either way that tick has its Job here.
+        if (!(error instanceof ApiException && error.code === 409)) throw error;
+        created = false;
+        return undefined;
+      }
+    });
+    if (job === undefined) {
+      const getOp = this.op(server, 'get', 'jobs', { namespace: ref.namespace, name });
+      job = await read(getOp, this.policy, () => batch.readNamespacedJob({ name, namespace: ref.namespace }, callOptions(this.policy)));
+    }
+    if (created || toObservedJob(job).ownerUid === cronJob.metadata?.uid) await this.listAsActive(ref, cronJob, job);
+    return { job: toObservedJob(job), created };
+  }
+
+  private async readRaw(ref: CronJobRef): Promise<V1CronJob> {
+    const { server, batch } = await this.apis();
+    const op = this.op(server, 'get', 'cronjobs', ref);
+    return read(op, this.policy, () => batch.readNamespacedCronJob({ name: ref.name, namespace: ref.namespace }, callOptions(this.policy)));
+  }
+
+  /** Adds the Job to status.active unless finished or listed; re-reads and tries again when the object moved on. */
+  private async listAsActive(ref: CronJobRef, first: V1CronJob, job: V1Job): Promise<void> {
+    if (jobOutcome(job.status?.conditions) !== undefined) return;
+    const { server, batch } = await this.apis();
+    const op = this.op(server, 'patch', 'cronjobs/status', ref);
+    let cronJob = first;
+    for (let attempt = 1; ; attempt++) {
+      const patch = addActivePatch(cronJob, job);
+      if (patch === undefined) return;
+      try {
+        await batch.patchNamespacedCronJobStatus(
+          { name: ref.name, namespace: ref.namespace, body: patch },
+          callOptions(this.policy, mergePatch()),
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof ApiException && error.code === 409) || attempt >= 5) throw toApiError(op, error);
+      }
+      cronJob = await this.readRaw(ref);
+    }
   }
 
   async canI(checks: AccessCheck[]): Promise<AccessVerdict[]> {

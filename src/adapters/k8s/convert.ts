@@ -11,6 +11,9 @@ import type {
 /** The tick a Job was started for, set by the CronJob controller (GA in Kubernetes 1.32). */
 export const SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 
+/** Marks a Job cutover started itself for a tick its handoff ran late. */
+export const STARTED_BY_ANNOTATION = 'cutover.dev/started-by';
+
 /** client-node deserialises timestamps to Date; tolerate strings so hand-built objects convert the same. */
 export function toIso(value: Date | string | undefined): string | undefined {
   if (value === undefined || value === null) return undefined;
@@ -118,6 +121,7 @@ export function toObservedJob(job: V1Job): ObservedJob {
   setIfDefined(observed, 'ownerUid', owner?.uid);
   setIfDefined(observed, 'ownerName', owner?.name);
   setIfDefined(observed, 'scheduledTime', toIso(meta?.annotations?.[SCHEDULED_TIMESTAMP_ANNOTATION]));
+  setIfDefined(observed, 'startedBy', meta?.annotations?.[STARTED_BY_ANNOTATION] === 'cutover' ? 'cutover' : undefined);
   setIfDefined(observed, 'outcome', jobOutcome(job.status?.conditions));
   return observed;
 }

@@ -200,6 +200,18 @@ export class SimulatedCluster implements ClusterPort {
     return checks.map((c) => ({ allowed: !this.denied.has(accessKey(c)) }));
   }
 
+  async startJobForTick(ref: CronJobRef, tick: string): Promise<{ job: ObservedJob; created: boolean }> {
+    this.count('startJobForTick');
+    const cj = this.mustGet(ref);
+    const at = Date.parse(tick);
+    const existing = this.jobList.find((j) => !j.deleted && j.namespace === ref.namespace && j.name === jobName(ref.name, at));
+    if (existing) return { job: toObservedJob(existing), created: false };
+    const job = this.createJob(cj, at, this.runSeconds(cj.spec));
+    job.startedBy = 'cutover';
+    this.event(cj.observed, 'SuccessfulCreate', `Created job ${job.name} for tick ${iso(at)} (started by cutover)`);
+    return { job: toObservedJob(job), created: true };
+  }
+
   async listJobs(namespace: string, ownerUid?: string): Promise<ObservedJob[]> {
     this.count('listJobs');
     return this.jobList

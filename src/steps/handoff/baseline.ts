@@ -17,9 +17,11 @@ export interface BaselineChoice {
 }
 
 /**
- * Which lastScheduleTime the target copy gets. Ticks are those of the target's own schedule (the one its
- * controller evaluates). Never earlier than the source's lastScheduleTime: a tick the source started must
- * never look missed to the target, even when the source controller's clock runs ahead of ours.
+ * Which lastScheduleTime the target copy gets: the latest tick at or before now of the target's own
+ * schedule (the one its controller evaluates), so the controller finds no missed tick to start when it is
+ * resumed; the ticks missed during the handoff that the policy runs are started by cutover itself
+ * (./catch-up.ts). Never earlier than the source's lastScheduleTime: a tick the source started must never
+ * look missed to the target, even when the source controller's clock runs ahead of ours.
  */
 export function chooseBaseline(
   missedRuns: MissedRunsPolicy,
@@ -28,23 +30,14 @@ export function chooseBaseline(
   now: Date,
 ): BaselineChoice {
   const sourceLast = toMs(sourceLastScheduleTime);
-  if (missedRuns === 'run-once' && sourceLast !== undefined) {
-    return {
-      time: new Date(sourceLast),
-      reason: `missedRuns: run-once: the source's last tick ${kubeTime(new Date(sourceLast))}; a tick missed during the handoff runs once, on the target`,
-    };
-  }
   const tick = latestTick(target.schedule, target.timeZone, now);
   const time = latest(tick, sourceLast === undefined ? undefined : new Date(sourceLast));
   const found = tick
     ? `the latest tick at or before ${kubeTime(now)} is ${kubeTime(tick)}`
     : `no tick at or before ${kubeTime(now)}`;
-  const prefix =
-    missedRuns === 'run-once'
-      ? 'missedRuns: run-once, but the source copy never ran, so there is no tick to hand over: falling back to skip; '
-      : 'missedRuns: skip: ';
   const later = time && tick && time.getTime() > tick.getTime() ? `; the source already ran ${kubeTime(time)}` : '';
-  return { ...(time ? { time } : {}), reason: `${prefix}${found}${later}` };
+  const missed = missedRuns === 'skip' ? 'skip' : `${missedRuns} (cutover starts the missed ticks it runs itself)`;
+  return { ...(time ? { time } : {}), reason: `missedRuns: ${missed}: ${found}${later}` };
 }
 
 export interface Baselined {

@@ -10,6 +10,8 @@ import type { CronJobProgress } from './progress.js';
 export interface HandoffPolicy {
   running: RunningJobsPolicy;
   missedRuns: MissedRunsPolicy;
+  /** With missedRuns `all`: at most this many missed ticks of one CronJob run. */
+  missedRunsLimit: number;
   drainTimeoutMs: number;
 }
 
@@ -21,6 +23,11 @@ export interface HandoffTiming {
   tickGuardMs: number;
   /** How long after such a tick the handoff starts, so the source controller has created its Job. */
   tickMarginMs: number;
+  /**
+   * How long after that tick the handoff keeps reading the source until its lastScheduleTime shows the
+   * tick ran (a busy controller may start it late); past it, the tick is handled by missedRuns.
+   */
+  tickConfirmMs: number;
   /** Pause between resuming the target and verifying, so a catch-up Job the target starts is visible. */
   verifySettleMs: number;
   /** A source copy re-enabled more often than this during one handoff halts it (a sync keeps undoing it). */
@@ -31,6 +38,7 @@ export const DEFAULT_TIMING: HandoffTiming = {
   drainPollMs: 2_000,
   tickGuardMs: 10_000,
   tickMarginMs: 3_000,
+  tickConfirmMs: 30_000,
   verifySettleMs: 3_000,
   maxReenables: 3,
 };

@@ -5,6 +5,7 @@ import { GroupCommit } from '../../core/group-commit.js';
 import type { CronJobRef } from '../../core/types.js';
 import { refKey } from '../../core/types.js';
 import type { JsonValue } from '../types.js';
+import type { TickRecord } from './catch-up.js';
 
 export const PHASES = [
   'pending',
@@ -37,6 +38,15 @@ export interface CronJobProgress {
   /** The lastScheduleTime the target was resumed with, and why that value. */
   baseline?: string;
   baselineReason?: string;
+  /**
+   * Ticks after this instant (exclusive) fell during the handoff: the latest tick at or before its start
+   * when the source copy was enabled then (the source may not have started it yet), else its start.
+   */
+  missedFrom?: string;
+  /** The tick the handoff waited for so it would run on the source first. */
+  awaitedTick?: string;
+  /** Every tick the handoff affected: run late on the target, skipped, or left to the source. */
+  ticks?: TickRecord[];
   /** How often the source copy was found enabled again after it had been suspended. */
   reenabled?: number;
   finishedAt?: string;
@@ -57,9 +67,32 @@ function parseOne(value: JsonValue | undefined): CronJobProgress {
   assign(progress, 'drain', drain === 'none' || drain === 'waited' || drain === 'ignored' ? drain : undefined);
   assign(progress, 'baseline', text(value.baseline));
   assign(progress, 'baselineReason', text(value.baselineReason));
+  assign(progress, 'missedFrom', text(value.missedFrom));
+  assign(progress, 'awaitedTick', text(value.awaitedTick));
+  assign(progress, 'ticks', parseTicks(value.ticks));
   assign(progress, 'reenabled', typeof value.reenabled === 'number' ? value.reenabled : undefined);
   assign(progress, 'finishedAt', text(value.finishedAt));
   return progress;
+}
+
+const OUTCOMES: readonly string[] = ['late', 'skipped', 'source'];
+
+function parseTicks(value: JsonValue | undefined): TickRecord[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const records: TickRecord[] = [];
+  for (const entry of value) {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) continue;
+    const tick = text(entry.tick);
+    const outcome = text(entry.outcome);
+    if (tick === undefined || outcome === undefined || !OUTCOMES.includes(outcome)) continue;
+    const record: TickRecord = { tick, outcome: outcome as TickRecord['outcome'] };
+    for (const key of ['cluster', 'job', 'reason'] as const) {
+      const field = text(entry[key]);
+      if (field !== undefined) record[key] = field;
+    }
+    records.push(record);
+  }
+  return records;
 }
 
 function assign<K extends keyof CronJobProgress>(target: CronJobProgress, key: K, value: CronJobProgress[K] | undefined): void {
@@ -76,7 +109,7 @@ export function parseProgress(value: JsonValue | undefined): Record<string, Cron
 
 export function progressToJson(progress: CronJobProgress): Record<string, JsonValue> {
   const json: Record<string, JsonValue> = {};
-  for (const [key, value] of Object.entries(progress)) if (value !== undefined) json[key] = value as JsonValue;
+  for (const [key, value] of Object.entries(progress)) if (value !== undefined) json[key] = value as unknown as JsonValue;
   return json;
 }
 

@@ -12,11 +12,13 @@
 // suspended, so cutover never makes both copies enabled at once.
 import { HaltError } from '../../core/errors.js';
 import type { CronJobRef, ObservedCronJob } from '../../core/types.js';
-import { refKey } from '../../core/types.js';
+import { jobFinished, refKey } from '../../core/types.js';
+import { latestTick } from '../../plan/schedule.js';
 import { formatDuration } from '../../core/duration.js';
 import { ensureBaseline } from './baseline.js';
 import type { HandoffContext } from './context.js';
-import { drainSource, unfinishedSourceJobs } from './drain.js';
+import { drainSource } from './drain.js';
+import { handleMissedTicks } from './missed-ticks.js';
 import type { PoolSlot } from './pool.js';
 import { quietStart } from './order.js';
 import { PHASES, type CronJobProgress, type DrainOutcome, type HandoffPhase } from './progress.js';
@@ -33,6 +35,20 @@ export interface HandoffOutcome {
 type Next = Pair | 'done';
 
 const rank = (phase: HandoffPhase): number => PHASES.indexOf(phase);
+
+/** How often the source is read while cutover waits for it to start a tick it let run there. */
+const CONFIRM_POLL_MS = 1_000;
+
+/**
+ * Ticks after the returned instant fell during the handoff. When the source copy is enabled as the handoff
+ * starts, its controller may not have started the latest tick yet, and the suspend would stop it: that tick
+ * is in the window too (and is dropped from it again once a Job or lastScheduleTime shows it ran).
+ */
+function missedFrom(pair: Pair, now: Date): Date {
+  if (pair.source.suspend) return now;
+  const tick = latestTick(pair.target.schedule, pair.target.timeZone, now);
+  return tick ? new Date(tick.getTime() - 1) : now;
+}
 
 /** `slot`: the worker-pool slot the handoff runs in, lent out while it only waits before its verify. */
 export async function handOff(ctx: HandoffContext, ref: CronJobRef, slot?: PoolSlot): Promise<HandoffOutcome> {
@@ -84,10 +100,12 @@ class Handoff {
   private async begin(pair: Pair): Promise<void> {
     if (this.ctx.progress(this.ref).startedAt !== undefined) return;
     const foundMoved = pair.source.suspend && !pair.target.suspend;
+    const now = this.ctx.clock.now();
     await this.ctx.record(this.ref, {
       phase: 'pending',
-      startedAt: this.ctx.clock.now().toISOString(),
+      startedAt: now.toISOString(),
       targetLastBefore: pair.target.lastScheduleTime ?? '',
+      missedFrom: missedFrom(pair, now).toISOString(),
       ...(foundMoved ? { foundMoved } : {}),
     });
   }
@@ -131,8 +149,29 @@ class Handoff {
       until: at.toISOString(),
     });
     ctx.reporter.waiting(`${this.key}: tick ${kubeTime(tick)} to run on ${ctx.source.name} before the handoff`, at);
-    await ctx.clock.sleep(at.getTime() - now.getTime(), ctx.signal);
+    await Promise.all([
+      ctx.record(this.ref, { awaitedTick: tick.toISOString() }),
+      ctx.clock.sleep(at.getTime() - now.getTime(), ctx.signal),
+    ]);
+    await this.confirmSourceRan(tick);
     return true;
+  }
+
+  /**
+   * A busy source controller may start a tick seconds late: read the source until its lastScheduleTime
+   * shows the tick, up to a deadline. Past it the handoff goes on; the tick is then handled by missedRuns
+   * (handleMissedTicks), never lost without a record.
+   */
+  private async confirmSourceRan(tick: Date): Promise<void> {
+    const { ctx } = this;
+    const until = tick.getTime() + ctx.timing.tickConfirmMs;
+    for (;;) {
+      const source = await readCronJob(ctx, 'source', this.ref);
+      if (source.suspend || (toMs(source.lastScheduleTime) ?? Number.NEGATIVE_INFINITY) >= tick.getTime()) return;
+      const left = until - ctx.clock.now().getTime();
+      if (left <= 0) return;
+      await ctx.clock.sleep(Math.min(CONFIRM_POLL_MS, left), ctx.signal);
+    }
   }
 
   /**
@@ -175,12 +214,13 @@ class Handoff {
     if (!target.suspend) return false;
     const baselined = await ensureBaseline(ctx, confirmed, target);
     ctx.reporter.info(`${this.key}: target baseline ${baselined.baseline ?? 'none'} (${baselined.reason})`);
-    const [source, unfinished] = await settledTogether(
+    const [source, sourceJobs] = await settledTogether(
       readCronJob(ctx, 'source', this.ref),
-      ctx.policy.running === 'wait' ? unfinishedSourceJobs(ctx, confirmed) : Promise.resolve([]),
+      ctx.source.listJobs(confirmed.namespace, confirmed.uid),
       ctx.record(this.ref, { phase: 'baselined', drain, baseline: baselined.baseline ?? '', baselineReason: baselined.reason }),
     );
     if (!source.suspend) return false;
+    const unfinished = ctx.policy.running === 'wait' ? sourceJobs.filter((job) => !jobFinished(job)) : [];
     if (unfinished.length > 0) {
       await ctx.journal('drift', `${this.key}: a Job started on ${ctx.source.name} after the drain; draining again`, { ref: this.key });
       return false;
@@ -189,6 +229,8 @@ class Handoff {
     if (rechecked.wrote) {
       await ctx.record(this.ref, { baseline: rechecked.baseline ?? '', baselineReason: rechecked.reason });
     }
+    // The source is suspended and drained as just read: a missed tick may now run on the target.
+    await handleMissedTicks(ctx, source, rechecked.target, sourceJobs);
     await enableTarget(ctx, rechecked.target);
     return true;
   }
