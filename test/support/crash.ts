@@ -178,6 +178,10 @@ export async function writeHandoffRunbook(
     extra?: string[];
     /** cronjobs.concurrency; 3 unless given. */
     concurrency?: number;
+    /** cronjobs.drainTimeout; 3m unless given. */
+    drainTimeout?: string;
+    /** cronjobs.missedRuns; skip unless given. */
+    missedRuns?: 'skip' | 'latest' | 'all' | 'run-once';
     steps?: string[];
   } = {},
 ): Promise<RunbookFiles> {
@@ -212,8 +216,8 @@ export async function writeHandoffRunbook(
       'cronjobs:',
       `  namespaces: [${namespaces.join(', ')}]`,
       '  running: wait',
-      '  drainTimeout: 3m',
-      '  missedRuns: skip',
+      `  drainTimeout: ${opts.drainTimeout ?? '3m'}`,
+      `  missedRuns: ${opts.missedRuns ?? 'skip'}`,
       `  concurrency: ${opts.concurrency ?? 3}`,
       ...(opts.extra ?? []),
       'steps:',

@@ -3,7 +3,7 @@ import { loadRunbook } from '../../config/load.js';
 import { formatDuration } from '../../core/duration.js';
 import { InputError } from '../../core/errors.js';
 import { findRun, readRunJournal } from '../../engine/run.js';
-import type { JournalEntry } from '../../steps/types.js';
+import type { JsonValue, JournalEntry } from '../../steps/types.js';
 import type { CliContext } from '../context.js';
 import { type Paint, paint } from '../io.js';
 import type { StatusOptions } from './command.js';
@@ -77,8 +77,25 @@ function stepLines(step: StepStatus, current: number, p: Paint): string[] {
       .map(([key, value]) => `${key} ${String(value)}`)
       .join(', ');
     lines.push(`       ${cronjob.cronjob.padEnd(40)} ${cronjob.phase}${details ? `  (${details})` : ''}`);
+    lines.push(...tickLines(cronjob.details['ticks']));
   }
   return lines;
+}
+
+/** The ticks a handoff affected, one line each: run late (which Job), skipped (why), left to the source. */
+function tickLines(value: JsonValue | undefined): string[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((entry) => {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return [];
+    const { tick, outcome, cluster, job, reason } = entry as Record<string, JsonValue | undefined>;
+    const what =
+      outcome === 'late'
+        ? `ran late on ${String(cluster)} as Job ${String(job)} (started by cutover)`
+        : outcome === 'source'
+          ? `ran on ${String(cluster)}${job ? ` as Job ${String(job)}` : ''} before the handoff`
+          : `runs nowhere: ${String(reason)}`;
+    return [`         tick ${String(tick)} ${what}`];
+  });
 }
 
 function timing(step: StepStatus): string {

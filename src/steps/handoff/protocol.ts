@@ -237,8 +237,10 @@ class Handoff {
 
   private async verify(pair: Pair): Promise<Next> {
     const { ctx } = this;
-    const floor = toMs(ctx.progress(this.ref).targetLastBefore);
-    const verdict = await verifyHandoff(ctx, pair, floor);
+    const progress = ctx.progress(this.ref);
+    const floor = toMs(progress.targetLastBefore);
+    const late = (progress.ticks ?? []).filter((t) => t.outcome === 'late').map((t) => Date.parse(t.tick));
+    const verdict = await verifyHandoff(ctx, pair, floor, late);
     if (verdict.outcome === 'source-enabled') return verdict.pair;
     await ctx.record(this.ref, { phase: 'verified', finishedAt: ctx.clock.now().toISOString() });
     ctx.reporter.info(`${this.key}: verified: suspended on ${ctx.source.name}, running on ${ctx.target.name}`);
