@@ -131,7 +131,12 @@ function toData(source: SourceFile): InputIssue[] {
     source.data = source.doc.toJS({ maxAliasCount: 1000 });
     return [];
   } catch (error) {
-    return [located(source, [], `invalid YAML: ${lowerFirst((error as Error).message)}`)];
+    // Nesting deep enough to overflow the stack is not a runbook; the engine's wording would only confuse.
+    const reason =
+      error instanceof RangeError
+        ? 'nested too deeply (or too large) to read; expected the maps and lists of a runbook'
+        : lowerFirst((error as Error).message);
+    return [located(source, [], `invalid YAML: ${reason}`)];
   }
 }
 
@@ -178,7 +183,9 @@ function syntaxIssues(source: SourceFile): InputIssue[] {
     const message =
       error.code === 'MULTIPLE_DOCS'
         ? 'the file holds several YAML documents (separated by ---); expected one'
-        : error.message.replace(/\s+at line \d+, column \d+.*$/s, '');
+        : /call stack|invalid string length/i.test(error.message)
+          ? 'nested too deeply (or too large) to read; expected the maps and lists of a runbook'
+          : error.message.replace(/\s+at line \d+, column \d+.*$/s, '');
     return { file: source.shown, line, col, path: '', message: `invalid YAML: ${lowerFirst(message)}` };
   });
 }
