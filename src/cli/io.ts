@@ -22,12 +22,41 @@ export interface CliIo {
 
 export function processIo(): CliIo {
   return {
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout: survivingWriter(process.stdout),
+    stderr: survivingWriter(process.stderr),
     env: process.env,
     interactive: process.stdin.isTTY === true,
     confirm: askOnTerminal,
     onInterrupt: listenForInterrupt,
+  };
+}
+
+/**
+ * A stream whose reader may go away (`cutover execute | head -1`, a pager quit, a lost `tee`): a run must
+ * never die because its output did. After EPIPE (or any write error) the stream is dropped and further
+ * writes go nowhere; the journal, not the terminal, is the run's record.
+ */
+export function survivingWriter(stream: NodeJS.WriteStream): Writer {
+  let closed = false;
+  stream.on('error', () => {
+    closed = true;
+  });
+  return {
+    write(text: string): boolean {
+      if (closed || stream.destroyed || stream.writableEnded) return false;
+      try {
+        return stream.write(text);
+      } catch {
+        closed = true;
+        return false;
+      }
+    },
+    get isTTY() {
+      return stream.isTTY === true;
+    },
+    get columns() {
+      return stream.columns;
+    },
   };
 }
 

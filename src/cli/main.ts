@@ -96,7 +96,14 @@ export function reportError(error: unknown, io: CliIo, color: boolean): number {
     write(p.red('error:'), error.message);
     return error.exitCode;
   }
-  write(p.red('error:'), error instanceof Error ? error.message : String(error));
+  // A RangeError (stack overflow, a string past V8's limit) says nothing an operator can act on.
+  const message =
+    error instanceof RangeError
+      ? 'the input is too large or too deeply nested for cutover to handle; nothing more was done — make it smaller'
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  write(p.red('error:'), message);
   if (io.env.CUTOVER_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
   else io.stderr.write('(unexpected error: run again with CUTOVER_DEBUG=1 to see where it happened)\n');
   return EXIT_HALTED;

@@ -1,7 +1,8 @@
 // Loads a runbook and its environment: YAML → schema → cross-field rules. Every problem of both files is
 // collected and thrown as ONE InputError, each located as `file:line:col path: message`, so a user fixes
 // them all in one pass instead of one per run.
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
@@ -9,6 +10,7 @@ import { InputError, type InputIssue } from '../core/errors.js';
 import { locate, type FieldPath } from './locate.js';
 import { describeValue, issueMessage } from './messages.js';
 import { checkRules } from './rules.js';
+import { salvageEnvironment, salvageRunbook } from './salvage.js';
 import { API_VERSION, environmentSchema, runbookSchema } from './schema.js';
 import type { Environment, LoadedRunbook, Runbook } from './types.js';
 
@@ -41,8 +43,12 @@ export async function loadRunbook(file: string, opts: LoadOptions = {}): Promise
   const envRef = environmentRef(file, runbook, opts);
   const environment = envRef ? await loadEnvironment(envRef, runbook.source) : undefined;
   const issues = [...runbook.issues, ...(environment?.issues ?? [])];
-  if (runbook.value && environment?.value && runbook.source && environment.source) {
-    issues.push(...ruleIssues(runbook.value, environment.value, runbook.source, environment.source));
+  if (runbook.source && environment?.source) {
+    // Cross-file rules run even when a schema failed (on what of each file did parse), so every problem
+    // is reported in one pass; a rule's finding at a field the schema already blamed is not repeated.
+    const rb = runbook.value ?? salvageRunbook(runbook.source.data);
+    const env = environment.value ?? salvageEnvironment(environment.source.data);
+    if (rb && env) issues.push(...withoutRepeats(ruleIssues(rb, env, runbook.source, environment.source), issues));
   }
   if (issues.length > 0 || !runbook.value || !environment?.value || !environment.source) {
     throw new InputError(summary(file, issues.length), issues);
@@ -78,22 +84,20 @@ function environmentRef(file: string, runbook: Parsed<Runbook>, opts: LoadOption
 }
 
 async function loadEnvironment(ref: EnvRef, runbookSource: SourceFile | undefined): Promise<Parsed<Environment>> {
-  const parsed = await parseFile(ref.shown, 'Environment', environmentSchema);
+  const parsed = await parseFile(ref.shown, 'Environment', environmentSchema, ref.flag);
   if (parsed.source || !ref.blame || !runbookSource) return parsed;
   // The file could not be read: blame the runbook line that names it, which is what the user must fix.
   const reason = parsed.issues[0]?.message ?? 'cannot be read';
   return {
-    issues: [
-      located(ref.blame.source, ref.blame.path, `environment file ${ref.shown}: ${reason}; fix the path (relative to the runbook) or pass --env`),
-    ],
+    issues: [located(ref.blame.source, ref.blame.path, `environment file ${ref.shown}: ${reason}, or pass --env`)],
   };
 }
 
-async function parseFile<T>(shown: string, kind: Kind, schema: z.ZodType<T>): Promise<Parsed<T>> {
-  const read = await readSource(shown, kind);
+async function parseFile<T>(shown: string, kind: Kind, schema: z.ZodType<T>, fromFlag = true): Promise<Parsed<T>> {
+  const read = await readSource(shown, kind, fromFlag);
   if ('issue' in read) return { issues: [read.issue] };
   const source = read;
-  const syntax = syntaxIssues(source);
+  const syntax = [...syntaxIssues(source), ...tagIssues(source)];
   if (syntax.length > 0) return { source, issues: syntax };
   const unreadable = toData(source);
   if (unreadable.length > 0) return { source, issues: unreadable };
@@ -104,13 +108,16 @@ async function parseFile<T>(shown: string, kind: Kind, schema: z.ZodType<T>): Pr
   return { source, issues: result.error.issues.flatMap((issue) => schemaIssues(source, issue)) };
 }
 
-async function readSource(shown: string, kind: Kind): Promise<SourceFile | { issue: InputIssue }> {
+/** Files larger than this are not runbooks: refuse them rather than build a huge document. */
+const MAX_FILE_BYTES = 4 * 1024 * 1024;
+
+async function readSource(shown: string, kind: Kind, fromFlag: boolean): Promise<SourceFile | { issue: InputIssue }> {
   const absolute = resolve(shown);
   let text: string;
   try {
-    text = await readFile(absolute, 'utf8');
+    text = await readRegularFile(absolute, kind);
   } catch (error) {
-    return { issue: { file: shown, path: '', message: readFailure(error, kind) } };
+    return { issue: { file: shown, path: '', message: readFailure(error, kind, fromFlag) } };
   }
   const lineCounter = new LineCounter();
   // `merge` lets users share gate definitions with YAML anchors and `<<:` keys.
@@ -124,14 +131,45 @@ function toData(source: SourceFile): InputIssue[] {
     source.data = source.doc.toJS({ maxAliasCount: 1000 });
     return [];
   } catch (error) {
-    return [located(source, [], `invalid YAML: ${lowerFirst((error as Error).message)}`)];
+    // Nesting deep enough to overflow the stack is not a runbook; the engine's wording would only confuse.
+    const reason =
+      error instanceof RangeError
+        ? 'nested too deeply (or too large) to read; expected the maps and lists of a runbook'
+        : lowerFirst((error as Error).message);
+    return [located(source, [], `invalid YAML: ${reason}`)];
   }
 }
 
-function readFailure(error: unknown, kind: Kind): string {
-  const code = (error as NodeJS.ErrnoException).code;
+/**
+ * Reads a user file only when it is a regular file: a FIFO or a device would block the read forever (or
+ * never end). O_NONBLOCK makes the open itself return at once on a FIFO with no writer.
+ */
+async function readRegularFile(absolute: string, kind: Kind): Promise<string> {
+  const handle = await open(absolute, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+    if (!info.isFile()) {
+      const what = info.isFIFO() ? 'a named pipe (FIFO)' : info.isCharacterDevice() || info.isBlockDevice() ? 'a device' : info.isSocket() ? 'a socket' : 'not a regular file';
+      throw Object.assign(new Error(what), { code: 'ENOTREG', what });
+    }
+    if (info.size > MAX_FILE_BYTES) {
+      throw Object.assign(new Error('too large'), { code: 'EFBIG', size: info.size, kind });
+    }
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+function readFailure(error: unknown, kind: Kind, fromFlag: boolean): string {
+  const { code, what, size } = error as NodeJS.ErrnoException & { what?: string; size?: number };
   const flag = kind === 'Runbook' ? '-f' : '--env';
-  if (code === 'ENOENT') return `file not found; expected ${article(kind)} ${kind} YAML file, check the path given to ${flag}`;
+  const hint = fromFlag ? `check the path given to ${flag}` : 'check the `environment:` path of the runbook (relative to the runbook)';
+  if (code === 'ENOENT') return `file not found; expected ${article(kind)} ${kind} YAML file, ${hint}`;
+  if (code === 'ENOTREG') return `is ${what}, not a regular file; expected ${article(kind)} ${kind} YAML file, ${hint}`;
+  if (code === 'EFBIG') return `is ${size} bytes, more than the ${MAX_FILE_BYTES / 1024 / 1024} MiB a ${kind} file may have; ${hint}`;
+  if (code === 'ENOTDIR') return `a part of the path is not a folder; ${hint}`;
   if (code === 'EISDIR') return `is a folder; expected ${article(kind)} ${kind} YAML file`;
   if (code === 'EACCES') return 'permission denied; make the file readable';
   return `cannot be read (${code ?? String(error)})`;
@@ -145,8 +183,23 @@ function syntaxIssues(source: SourceFile): InputIssue[] {
     const message =
       error.code === 'MULTIPLE_DOCS'
         ? 'the file holds several YAML documents (separated by ---); expected one'
-        : error.message.replace(/\s+at line \d+, column \d+.*$/s, '');
+        : /call stack|invalid string length/i.test(error.message)
+          ? 'nested too deeply (or too large) to read; expected the maps and lists of a runbook'
+          : error.message.replace(/\s+at line \d+, column \d+.*$/s, '');
     return { file: source.shown, line, col, path: '', message: `invalid YAML: ${lowerFirst(message)}` };
+  });
+}
+
+/** A tag the YAML core schema does not know (`!env blue`) would silently be dropped: refuse it. */
+function tagIssues(source: SourceFile): InputIssue[] {
+  return source.doc.warnings.map((warning) => {
+    const { line, col } = source.lineCounter.linePos(warning.pos[0]);
+    const tag = /tag: (\S+)/.exec(warning.message)?.[1];
+    const message =
+      warning.code === 'TAG_RESOLVE_FAILED'
+        ? `custom YAML tag ${tag ?? ''} is not supported: cutover reads plain YAML and would drop the tag silently; write the value itself without the tag`
+        : `YAML warning: ${lowerFirst(warning.message.replace(/\s+at line \d+, column \d+.*$/s, ''))}`;
+    return { file: source.shown, line, col, path: '', message };
   });
 }
 
@@ -197,6 +250,12 @@ function ruleIssues(runbook: Runbook, env: Environment, runbookSource: SourceFil
   return checkRules(runbook, env).map((issue) =>
     located(issue.file === 'runbook' ? runbookSource : envSource, issue.path, issue.message, issue.at),
   );
+}
+
+/** Rule findings at (or inside, or around) a field that already has a problem say nothing new. */
+function withoutRepeats(found: InputIssue[], reported: InputIssue[]): InputIssue[] {
+  const related = (a: string, b: string): boolean => a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
+  return found.filter((issue) => !reported.some((r) => r.file === issue.file && r.path !== '' && related(issue.path, r.path)));
 }
 
 function located(source: SourceFile, path: FieldPath, message: string, at: 'key' | 'value' = 'value'): InputIssue {

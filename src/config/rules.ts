@@ -26,6 +26,10 @@ export function checkRules(runbook: Runbook, env: Environment): RuleIssue[] {
     stepOrder,
     excludesAreInScope,
     noDuplicates,
+    approversAreDistinct,
+    terminalApprovalIsOnePerson,
+    stepNamesAreDistinct,
+    setIdentifiersAreDistinct,
   ].flatMap((rule) => rule(runbook, env));
 }
 
@@ -152,12 +156,13 @@ const approvalsCanBeMet: Rule = (runbook, env) =>
     // Without any approver list the missing slack section is the problem, reported on its own.
     if (!approvers) return [];
     const countable = approvers.every((id) => !id.startsWith('S'));
-    if (!countable || step.required <= approvers.length) return [];
+    const people = new Set(approvers).size;
+    if (!countable || step.required <= people) return [];
     return [
       {
         file: 'runbook',
         path: [...stepPath(step, i), 'required'],
-        message: `expected at most ${approvers.length} required approval(s) (one per approver), found ${step.required}; add approvers or lower "required"`,
+        message: `expected at most ${people} required approval(s) (one per distinct approver), found ${step.required}: it could never be met; add approvers or lower "required"`,
       },
     ];
   });
@@ -170,14 +175,17 @@ const stepOrder: Rule = (runbook) => {
       issues.push({
         file: 'runbook',
         path: stepPath(step, i),
-        message: `expected one moveCronJobs step, found another at step ${moveAt}; remove this one`,
+        message: `expected one moveCronJobs step, found another at step ${moveAt + 1} (steps.${moveAt}); remove this one`,
       });
     }
     if (step.kind === 'gate' && step.gate.type === 'cronjobFirstRun' && (moveAt < 0 || moveAt > i)) {
       issues.push({
         file: 'runbook',
         path: [...stepPath(step, i), 'cronjobFirstRun'],
-        message: 'a cronjobFirstRun gate waits for moved CronJobs: expected a moveCronJobs step before it, found none',
+        message:
+          moveAt < 0
+            ? 'a cronjobFirstRun gate waits for moved CronJobs: expected a moveCronJobs step before it, found none; add one before this gate'
+            : `a cronjobFirstRun gate waits for moved CronJobs: expected the moveCronJobs step before it, found it after, at step ${moveAt + 1} (steps.${moveAt}); move this gate below it`,
       });
     }
   });
@@ -219,3 +227,56 @@ function duplicates(values: string[]): number[] {
 function stepPath(step: Step, index: number): FieldPath {
   return ['steps', index, step.kind];
 }
+
+/** The same Slack id twice counts once: a list with repeats promises more approvers than there are. */
+const approversAreDistinct: Rule = (runbook, env) => {
+  const issues: RuleIssue[] = duplicates(env.slack?.approvers ?? []).map((j) => ({
+    file: 'environment' as const,
+    path: ['slack', 'approvers', j],
+    message: `approver "${env.slack!.approvers[j]}" listed twice; remove one`,
+  }));
+  runbook.steps.forEach((step, i) => {
+    if (step.kind !== 'approve' || !step.approvers) return;
+    for (const j of duplicates(step.approvers)) {
+      issues.push({ file: 'runbook', path: [...stepPath(step, i), 'approvers', j], message: `approver "${step.approvers[j]}" listed twice; remove one` });
+    }
+  });
+  return issues;
+};
+
+/** At a terminal one operator answers: a second distinct approval can never come. */
+const terminalApprovalIsOnePerson: Rule = (runbook) =>
+  runbook.steps.flatMap((step, i): RuleIssue[] =>
+    step.kind === 'approve' && step.via === 'terminal' && step.required > 1
+      ? [
+          {
+            file: 'runbook',
+            path: [...stepPath(step, i), 'required'],
+            message: `expected "required: 1" for a terminal approval (one operator answers it), found ${step.required}; use "via: slack" for several approvers`,
+          },
+        ]
+      : [],
+  );
+
+/** Step names label the plan, the journal and approval messages: two alike cannot be told apart. */
+const stepNamesAreDistinct: Rule = (runbook) => {
+  const names = runbook.steps.map((step) => step.name);
+  return runbook.steps.flatMap((step, i): RuleIssue[] => {
+    const first = step.name === undefined ? -1 : names.indexOf(step.name);
+    return first >= 0 && first < i
+      ? [{ file: 'runbook', path: [...stepPath(step, i), 'name'], message: `step name "${step.name}" is already used by step ${first + 1} (steps.${first}); give each step its own name` }]
+      : [];
+  });
+};
+
+/** Two clusters with one SetIdentifier would be one record: no weight could move between them. */
+const setIdentifiersAreDistinct: Rule = (_runbook, env) =>
+  (env.dns?.records ?? []).flatMap((record, i): RuleIssue[] => {
+    const entries = Object.entries(record.setIdentifiers);
+    const ids = entries.map(([, id]) => id);
+    return duplicates(ids).map((j) => ({
+      file: 'environment',
+      path: ['dns', 'records', i, 'setIdentifiers', entries[j]![0]],
+      message: `SetIdentifier "${ids[j]}" is also given to cluster "${entries[ids.indexOf(ids[j]!)]![0]}"; each cluster needs its own record in the weighted group`,
+    }));
+  });

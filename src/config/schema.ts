@@ -3,6 +3,7 @@
 // strict: a misspelt field must be reported, never silently ignored.
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
+import { DNS_LABEL, HOSTED_ZONE_ID, LABEL_VALUE, selectorProblem } from './k8s-names.js';
 import type {
   ApproveStep,
   ClusterConfig,
@@ -36,7 +37,7 @@ const whenPresent =
  * A Go-style duration ("90s", "5m", "1h30m") parsed to milliseconds. The default is given as text so the
  * editor schema shows what a user would write.
  */
-function duration(description: string, options: { positive?: boolean } = {}) {
+function duration(description: string, options: { positive?: boolean; max?: number } = {}) {
   return z
     .string({
       error: (iss) =>
@@ -54,9 +55,33 @@ function duration(description: string, options: { positive?: boolean } = {}) {
         ctx.issues.push({ code: 'custom', input: text, message: `expected a duration longer than 0, found ${quote(text)}` });
         return z.NEVER;
       }
+      if (options.max !== undefined && ms > options.max) {
+        ctx.issues.push({
+          code: 'custom',
+          input: text,
+          message: `expected a duration of at most ${formatLimit(options.max)}, found ${quote(text)}; a longer wait is better split into steps or runs`,
+        });
+        return z.NEVER;
+      }
       return ms;
     })
-    .meta({ description });
+    .meta({ description: options.max !== undefined ? `${description} At most ${formatLimit(options.max)}.` : description });
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** Upper bounds of user durations: far above any sensible cutover, far below what a timer can hold. */
+export const DURATION_LIMITS = {
+  soak: 7 * DAY_MS,
+  gateTimeout: 7 * DAY_MS,
+  approvalTimeout: 7 * DAY_MS,
+  drainTimeout: DAY_MS,
+  commandTimeout: DAY_MS,
+  interval: HOUR_MS,
+} as const;
+
+function formatLimit(ms: number): string {
+  return ms % DAY_MS === 0 ? `${ms / DAY_MS}d` : `${ms / HOUR_MS}h`;
 }
 
 const nonEmpty = (description?: string) => {
@@ -78,6 +103,32 @@ const httpUrl = z.url({
   protocol: /^https?$/,
   error: whenPresent((input) => `expected an http:// or https:// URL, found ${quote(input)}`),
 });
+
+const namespaceName = (description: string) =>
+  z
+    .string()
+    .regex(DNS_LABEL, {
+      error: whenPresent(
+        (input) =>
+          `expected a Kubernetes namespace (lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit), found ${quote(input)}`,
+      ),
+    })
+    .meta({ description });
+
+const labelSelector = (description: string) =>
+  nonEmpty(description).superRefine((selector, ctx) => {
+    const problem = selectorProblem(selector);
+    if (problem) {
+      ctx.addIssue({
+        code: 'custom',
+        input: selector,
+        message: `expected a Kubernetes label selector like "team=billing,tier in (a,b)", found ${quote(selector)}: ${problem}`,
+      });
+    }
+  });
+
+/** Characters a shell would interpret; the gate runs its command without one, so they would be taken literally. */
+const SHELL_METACHARACTERS = /[\s|&;<>()$`*?[\]{}~'"!#]/;
 
 const stepName = nonEmpty('Label shown in the plan, the journal and approval messages.').optional();
 
@@ -141,12 +192,19 @@ const dnsRecordSchema = z.strictObject({
   ),
   type: z.enum(RECORD_TYPES),
   setIdentifiers: z
-    .record(clusterName, nonEmpty())
+    .record(clusterName, nonEmpty().max(128))
     .meta({ description: 'SetIdentifier of each cluster in this weighted group, e.g. `{blue: blue, green: green}`.' }),
 });
 
 const dnsSchema = z.strictObject({
-  hostedZoneId: nonEmpty('Route 53 hosted zone id, e.g. Z123ABC.'),
+  hostedZoneId: z
+    .string()
+    .regex(HOSTED_ZONE_ID, {
+      error: whenPresent(
+        (input) => `expected a Route 53 hosted zone id like "Z0123456789ABCDEFGHIJ" (capital letters and digits, "/hostedzone/" allowed before it), found ${quote(input)}`,
+      ),
+    })
+    .meta({ description: 'Route 53 hosted zone id, e.g. Z123ABC.' }),
   records: z.array(dnsRecordSchema).min(1),
   maxRequestsPerSecond: z
     .number()
@@ -175,7 +233,7 @@ const stateSchema = z
   .strictObject({
     local: z.strictObject({ dir: nonEmpty('Folder for run state, relative to the environment file.').default('.cutover') }).optional(),
     kubernetes: z
-      .strictObject({ cluster: clusterName, namespace: nonEmpty('Namespace holding the run state and lock.') })
+      .strictObject({ cluster: clusterName, namespace: namespaceName('Namespace holding the run state and lock.') })
       .optional(),
   })
   .meta({ ...ONE_KEY, description: 'Where runs are persisted: `local` or `kubernetes`.' })
@@ -227,7 +285,7 @@ const emptyStepBody = z
 const shiftTrafficBody = z.strictObject({
   name: stepName,
   percent: z.number().min(0).max(100).meta({ description: 'Share of the from+to traffic sent to the target, 0..100.' }),
-  soak: duration('How long to hold the new split before the next step.').prefault('0s'),
+  soak: duration('How long to hold the new split before the next step.', { max: DURATION_LIMITS.soak }).prefault('0s'),
 });
 
 const httpGate = z.strictObject({
@@ -241,7 +299,7 @@ const httpGate = z.strictObject({
     .optional()
     .meta({ description: 'Regular expression the response body must match.' }),
   successes: z.int().min(1).max(1000).default(3).meta({ description: 'Consecutive successes needed.' }),
-  interval: duration('Pause between probes.', { positive: true }).prefault('5s'),
+  interval: duration('Pause between probes.', { positive: true, max: DURATION_LIMITS.interval }).prefault('5s'),
 });
 
 const alarmsGate = z
@@ -258,10 +316,13 @@ const alarmsGate = z
   });
 
 const commandGate = z.strictObject({
-  command: nonEmpty('Program to run; passes when it exits 0.'),
+  command: nonEmpty('Program to run; passes when it exits 0.').refine((command) => !SHELL_METACHARACTERS.test(command), {
+    error: (iss) =>
+      `expected a program name or path, found ${quote(iss.input)}: it is run without a shell, so spaces, pipes, quotes and $ would be taken literally; put the arguments in \`args\`, or write command: sh with args: ["-c", "..."]`,
+  }),
   args: z.array(z.string()).default([]),
   env: z.record(z.string(), z.string()).default({}),
-  timeout: duration('Limit for one run of the command; default: the gate timeout.', { positive: true }).optional(),
+  timeout: duration('Limit for one run of the command; default: the gate timeout.', { positive: true, max: DURATION_LIMITS.commandTimeout }).optional(),
 });
 
 const GATE_TYPES = ['http', 'cloudwatchAlarms', 'route53HealthChecks', 'kubernetes', 'command', 'cronjobFirstRun'] as const;
@@ -269,15 +330,15 @@ const GATE_TYPES = ['http', 'cloudwatchAlarms', 'route53HealthChecks', 'kubernet
 const gateBody = z
   .strictObject({
     name: stepName,
-    timeout: duration('Deadline for the gate to pass.', { positive: true }),
+    timeout: duration('Deadline for the gate to pass.', { positive: true, max: DURATION_LIMITS.gateTimeout }),
     http: httpGate.optional(),
     cloudwatchAlarms: alarmsGate.optional(),
     route53HealthChecks: z.strictObject({ ids: z.array(nonEmpty()).min(1) }).optional(),
     kubernetes: z
       .strictObject({
         cluster: clusterName,
-        namespaces: z.array(nonEmpty()).min(1),
-        selector: nonEmpty('Label selector for the Deployments and StatefulSets.').optional(),
+        namespaces: z.array(namespaceName('Namespace of the workloads.')).min(1),
+        selector: labelSelector('Label selector for the Deployments and StatefulSets.').optional(),
       })
       .optional(),
     command: commandGate.optional(),
@@ -334,7 +395,7 @@ const approveBody = z
       .optional()
       .meta({ description: 'Who may approve this step; default: the environment slack.approvers.' }),
     required: z.int().min(1).max(50).default(1).meta({ description: 'Distinct approvals needed.' }),
-    timeout: duration('Deadline for the decision.', { positive: true }).prefault('30m'),
+    timeout: duration('Deadline for the decision.', { positive: true, max: DURATION_LIMITS.approvalTimeout }).prefault('30m'),
   })
   .transform(({ timeout, ...rest }): Omit<ApproveStep, 'kind'> => ({ ...rest, timeoutMs: timeout }));
 
@@ -373,8 +434,8 @@ const EXCLUDE_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-
 
 const cronjobsSchema = z
   .strictObject({
-    namespaces: z.array(nonEmpty()).min(1).meta({ description: 'Namespaces whose CronJobs move.' }),
-    selector: nonEmpty('Label selector, e.g. `team=billing`.').optional(),
+    namespaces: z.array(namespaceName('A namespace.')).min(1).meta({ description: 'Namespaces whose CronJobs move.' }),
+    selector: labelSelector('Label selector, e.g. `team=billing`.').optional(),
     exclude: z
       .array(
         z.string().regex(EXCLUDE_PATTERN, {
@@ -387,7 +448,7 @@ const cronjobsSchema = z
       .enum(['wait', 'ignore'])
       .default('wait')
       .meta({ description: 'Wait for Jobs still running on the source before enabling the target, or not.' }),
-    drainTimeout: duration('Deadline for running Jobs to finish.', { positive: true }).prefault('10m'),
+    drainTimeout: duration('Deadline for running Jobs to finish.', { positive: true, max: DURATION_LIMITS.drainTimeout }).prefault('10m'),
     missedRuns: z
       .enum(['skip', 'latest', 'all', 'run-once'])
       .default('skip')
@@ -415,7 +476,15 @@ export const runbookSchema = z
   .strictObject({
     apiVersion: z.literal(API_VERSION),
     kind: z.literal('Runbook'),
-    name: nonEmpty('Name of the runbook; also names its persisted run.'),
+    name: z
+      .string()
+      .regex(LABEL_VALUE, {
+        error: whenPresent(
+          (input) =>
+            `expected a runbook name of letters, digits, "-", "_" and "." (at most 63, starting and ending with a letter or digit), found ${quote(input)}: it names the run's state folder and Kubernetes labels`,
+        ),
+      })
+      .meta({ description: 'Name of the runbook; also names its persisted run.' }),
     environment: nonEmpty('Environment file, relative to this file; `--env` overrides it.'),
     from: clusterName.meta({ description: 'Source cluster (moving away from).' }),
     to: clusterName.meta({ description: 'Target cluster (moving to).' }),

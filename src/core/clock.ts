@@ -1,5 +1,6 @@
 // Time is injected so the machine runs on the wall clock in real runs and on a virtual clock in the
 // sandbox and in unit tests.
+import { setLongTimeout } from './timer.js';
 
 export interface Clock {
   now(): Date;
@@ -15,12 +16,13 @@ export const systemClock: Clock = {
         reject(signal.reason);
         return;
       }
-      const timer = setTimeout(() => {
+      // A plain setTimeout would fire at once past ~24.8 days (a long soak ending early).
+      const timer = setLongTimeout(() => {
         signal?.removeEventListener('abort', onAbort);
         resolve();
-      }, Math.max(0, ms));
+      }, ms);
       const onAbort = (): void => {
-        clearTimeout(timer);
+        timer.cancel();
         reject(signal?.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });

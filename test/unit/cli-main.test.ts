@@ -137,15 +137,16 @@ describe('validate', () => {
     expect(await cli(['validate', '-f', join(dir, 'rb.yaml'), '--env', join(dir, 'other.yaml')], c)).toBe(0);
   });
 
-  test('problems are printed with file:line:col and exit 2', async () => {
+  test('problems are printed with file:line:col and exit 2, cross-file ones with the schema ones (issue 14)', async () => {
     await writeFile(join(dir, 'rb.yaml'), RUNBOOK.replace('to: green', 'to: purple').replace('{ via: terminal }', '{ via: pigeon }'));
     const c = capture();
 
     expect(await cli(['validate', '-f', join(dir, 'rb.yaml')], c)).toBe(2);
     expect(c.out()).toBe('');
     expect(c.err().replaceAll(dir, '<dir>')).toBe(
-      'error: <dir>/rb.yaml: 1 problem found, nothing was changed; fix it and run again:\n' +
-        '  <dir>/rb.yaml:12:21 steps.2.approve.via: expected one of "slack", "terminal", found the text "pigeon"\n',
+      'error: <dir>/rb.yaml: 2 problems found, nothing was changed; fix them and run again:\n' +
+        '  <dir>/rb.yaml:12:21 steps.2.approve.via: expected one of "slack", "terminal", found the text "pigeon"\n' +
+        '  <dir>/rb.yaml:6:5 to: unknown cluster "purple"; the environment "lab" has: blue, green\n',
     );
   });
 

@@ -241,7 +241,7 @@ describe('syntax and file problems', () => {
     const issues = await issuesOf({ 'rb.yaml': runbookWith(4, 'environment: nowhere/env.yaml') });
 
     expect(issues).toEqual([
-      '<dir>/rb.yaml:4:14 environment: environment file <dir>/nowhere/env.yaml: file not found; expected an Environment YAML file, check the path given to --env; fix the path (relative to the runbook) or pass --env',
+      '<dir>/rb.yaml:4:14 environment: environment file <dir>/nowhere/env.yaml: file not found; expected an Environment YAML file, check the `environment:` path of the runbook (relative to the runbook), or pass --env',
     ]);
   });
 

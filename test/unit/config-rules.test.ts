@@ -137,7 +137,7 @@ describe('sections the steps need', () => {
     const issues = await issuesOf(RUNBOOK.replace('required: 2', 'required: 2, approvers: [U9]'));
 
     expect(issues).toEqual([
-      '<dir>/rb.yaml:16:38 steps.5.approve.required: expected at most 1 required approval(s) (one per approver), found 2; add approvers or lower "required"',
+      '<dir>/rb.yaml:16:38 steps.5.approve.required: expected at most 1 required approval(s) (one per distinct approver), found 2: it could never be met; add approvers or lower "required"',
     ]);
   });
 
@@ -170,7 +170,7 @@ describe('step order and scope', () => {
     const issues = await issuesOf(RUNBOOK.replace('  - moveCronJobs: {}\n', ''));
 
     expect(issues).toEqual([
-      '<dir>/rb.yaml:14:43 steps.3.gate.cronjobFirstRun: a cronjobFirstRun gate waits for moved CronJobs: expected a moveCronJobs step before it, found none',
+      '<dir>/rb.yaml:14:43 steps.3.gate.cronjobFirstRun: a cronjobFirstRun gate waits for moved CronJobs: expected a moveCronJobs step before it, found none; add one before this gate',
     ]);
   });
 
@@ -178,7 +178,7 @@ describe('step order and scope', () => {
     const issues = await issuesOf(RUNBOOK.replace('  - preflight: {}\n', '  - moveCronJobs: {}\n'));
 
     expect(issues).toEqual([
-      '<dir>/rb.yaml:12:19 steps.1.moveCronJobs: expected one moveCronJobs step, found another at step 0; remove this one',
+      '<dir>/rb.yaml:12:19 steps.1.moveCronJobs: expected one moveCronJobs step, found another at step 1 (steps.0); remove this one',
     ]);
   });
 

@@ -30,6 +30,7 @@ import {
 import type { SlackApi } from './client.js';
 import { platformCode } from './errors.js';
 import { type InteractionResult, InteractionSocket } from './socket.js';
+import { setLongTimeout } from '../../core/timer.js';
 
 /** Where the message lives, as remembered in step data. */
 export const RESUME_CHANNEL = 'slackChannel';
@@ -339,13 +340,8 @@ function asError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason ?? 'aborted'));
 }
 
-/** setTimeout overflows past ~24.8 days and fires at once; long approval windows are waited in slices. */
+/** setTimeout overflows past ~24.8 days and fires at once; long approval windows use setLongTimeout. */
 function longTimeout(fn: () => void, ms: number): { clear(): void } {
-  const SLICE = 2 ** 31 - 1;
-  let timer: NodeJS.Timeout;
-  const arm = (left: number): void => {
-    timer = setTimeout(() => (left > SLICE ? arm(left - SLICE) : fn()), Math.max(0, Math.min(left, SLICE)));
-  };
-  arm(ms);
-  return { clear: () => clearTimeout(timer) };
+  const timer = setLongTimeout(fn, ms);
+  return { clear: () => timer.cancel() };
 }

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Readable, Writable } from 'node:stream';
 import { HaltError } from '../../core/errors.js';
 import type { ApprovalPort, ApprovalRequest, Decision } from '../../core/ports.js';
+import { setLongTimeout } from '../../core/timer.js';
 
 export interface TerminalOptions {
   input?: Readable & { isTTY?: boolean };
@@ -98,14 +99,9 @@ async function askReason(rl: ReturnType<typeof createInterface>, signal: AbortSi
   }
 }
 
-/** Aborts after `ms`; long windows are timed in slices, since one setTimeout overflows past ~24.8 days. */
+/** Aborts after `ms`, however long (setLongTimeout: one setTimeout overflows past ~24.8 days). */
 function deadlineSignal(ms: number): { signal: AbortSignal; clear(): void } {
-  const SLICE = 2 ** 31 - 1;
   const controller = new AbortController();
-  let timer: NodeJS.Timeout;
-  const arm = (left: number): void => {
-    timer = setTimeout(() => (left > SLICE ? arm(left - SLICE) : controller.abort(new Error('deadline'))), Math.max(0, Math.min(left, SLICE)));
-  };
-  arm(ms);
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+  const timer = setLongTimeout(() => controller.abort(new Error('deadline')), ms);
+  return { signal: controller.signal, clear: () => timer.cancel() };
 }

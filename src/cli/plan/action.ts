@@ -1,5 +1,9 @@
 // `cutover plan`: observe, plan, print. A plan with errors exits 1: execute would refuse it.
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { loadRunbook } from '../../config/load.js';
+import { InputError } from '../../core/errors.js';
 import type { LoadedRunbook } from '../../config/types.js';
 import { writePlanFile } from '../../plan/file.js';
 import { type Plan, PLAN_VERSION } from '../../plan/types.js';
@@ -11,6 +15,8 @@ import type { PlanOptions } from './command.js';
 export async function plan(options: PlanOptions, context: CliContext): Promise<void> {
   const { stdout, stderr } = context.io;
   const loaded = await loadRunbook(options.file, options.env !== undefined ? { environment: options.env } : {});
+  // Checked before anything is observed or printed: a plan that cannot be saved is not worth making.
+  if (options.out !== undefined) await checkPlanOut(options.out);
   const made = await makePlan(loaded);
   if (options.output === 'json') stdout.write(`${JSON.stringify({ version: PLAN_VERSION, plan: made }, null, 2)}\n`);
   else stdout.write(renderPlanText(made, context.color()));
@@ -28,6 +34,21 @@ export async function plan(options: PlanOptions, context: CliContext): Promise<v
     for (const error of errors) stderr.write(`  ${error.subject ? `${error.subject}: ` : ''}${error.message}\n`);
   }
   context.exitCode = 1;
+}
+
+/** Refuses a --out path whose folder is missing or not writable, or that is itself a folder. */
+async function checkPlanOut(out: string): Promise<void> {
+  const folder = dirname(resolve(out));
+  const info = await stat(folder).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new InputError(`--out ${out}: the folder ${folder} does not exist; create it first or save the plan elsewhere (nothing was planned)`);
+  }
+  if (await access(folder, constants.W_OK).then(() => false, () => true)) {
+    throw new InputError(`--out ${out}: the folder ${folder} is not writable; save the plan elsewhere (nothing was planned)`);
+  }
+  if ((await stat(out).catch(() => undefined))?.isDirectory()) {
+    throw new InputError(`--out ${out}: is a folder; give a file name such as ${out.replace(/\/+$/, '')}/plan.json (nothing was planned)`);
+  }
 }
 
 /** The sandbox plans as of its own virtual start; a real environment is observed now. */

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { GateSpec } from '../../config/types.js';
 import { fail, pass, type GateCheck, type Verdict } from './types.js';
+import { setLongTimeout } from '../../core/timer.js';
 
 type CommandSpec = Extract<GateSpec, { type: 'command' }>;
 
@@ -64,7 +65,7 @@ export function runCommand(
       child.kill('SIGTERM');
       killer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
     };
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       timedOut = true;
       stop();
     }, options.timeoutMs);
@@ -76,7 +77,7 @@ export function runCommand(
       spawnError = `${(error as NodeJS.ErrnoException).code ?? 'error'}: ${error.message}`;
     });
     child.on('close', (exitCode, signal) => {
-      clearTimeout(timer);
+      timer.cancel();
       if (killer) clearTimeout(killer);
       options.signal.removeEventListener('abort', onAbort);
       if (options.signal.aborted) {
