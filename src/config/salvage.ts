@@ -41,6 +41,7 @@ export function salvageRunbook(data: unknown): Runbook | undefined {
       running: 'wait',
       drainTimeoutMs: 0,
       missedRuns: 'skip',
+      missedRunsLimit: 10,
       concurrency: 1,
     }),
     steps: Array.isArray(data.steps) ? data.steps.map((item) => parsed(stepSchema, item, standInStep(item))) : [],
