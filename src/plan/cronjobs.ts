@@ -4,7 +4,8 @@ import type { CronJobsSection } from '../config/types.js';
 import { formatDuration } from '../core/duration.js';
 import type { CronJobRef, ManagedBy, ObservedCronJob, ObservedJob } from '../core/types.js';
 import { refKey } from '../core/types.js';
-import { latestTick, nextTicks, ticksBetween, validateSchedule } from './schedule.js';
+import { decideCatchUp } from './catch-up.js';
+import { latestTick, nextTicks, validateSchedule } from './schedule.js';
 import type { CronJobAction, CronJobPlanEntry, CronJobSide, PlanMessage, Severity, SpecDifference } from './types.js';
 
 /** How many upcoming ticks the plan shows per CronJob. */
@@ -160,23 +161,41 @@ function handoffWindowMs(input: CronJobInput, settings: CronJobSettings): { ms: 
   return { ms: drains ? settings.cronjobs.drainTimeoutMs : HANDOFF_ESTIMATE_MS, drains };
 }
 
+/**
+ * The ticks that fall within the estimated handoff window, and what the policy makes of each: the same
+ * decision the handoff takes when it resumes the target (../plan/catch-up.ts).
+ */
 function noteTickInWindow(input: CronJobInput, settings: CronJobSettings, notes: Notes): void {
   const { ms, drains } = handoffWindowMs(input, settings);
-  const { source } = input;
-  const until = new Date(settings.now.getTime() + ms);
-  const [tick] = ticksBetween(source.schedule, source.timeZone, settings.now, until, 1);
-  if (!tick) return;
-  const inMs = tick.getTime() - settings.now.getTime();
-  const outcome =
-    settings.cronjobs.missedRuns === 'skip'
-      ? 'runs on neither cluster (missedRuns: skip)'
-      : `runs once, late, on ${settings.to}: cutover starts its Job there before resuming it (missedRuns: ${settings.cronjobs.missedRuns})`;
+  const target = input.target ?? input.source;
+  const now = settings.now.getTime();
+  const decision = decideCatchUp({
+    policy: settings.cronjobs.missedRuns,
+    limit: settings.cronjobs.missedRunsLimit,
+    schedule: target.schedule,
+    ...(target.timeZone !== undefined ? { timeZone: target.timeZone } : {}),
+    ...(target.startingDeadlineSeconds !== undefined ? { startingDeadlineSeconds: target.startingDeadlineSeconds } : {}),
+    concurrencyPolicy: target.concurrencyPolicy,
+    windowFrom: now,
+    sourceJobTicks: new Set(),
+    targetJobTicks: new Set(),
+    targetBusy: false,
+    now: now + ms,
+  });
+  if (decision.missed.length === 0) return;
+  const ticks = decision.missed.map((t) => `${new Date(t).toISOString()} (in ${formatDuration(t - now)})`);
+  const outcomes = [
+    ...decision.create.map(
+      (t) => `${new Date(t).toISOString()} runs once, late, on ${settings.to}: cutover starts its Job there before resuming it (missedRuns: ${settings.cronjobs.missedRuns})`,
+    ),
+    ...decision.skip.map((s) => `${new Date(s.tick).toISOString()} runs on neither cluster (${s.reason})`),
+  ];
   notes.add(
     'warning',
     'tick-in-window',
-    `tick ${tick.toISOString()} (in ${formatDuration(inMs)}) falls within the estimated handoff window of ` +
-      `${formatDuration(ms)}${drains ? ' (the drain of its running Jobs)' : ''}; a tick that falls while both copies ` +
-      `are suspended ${outcome}`,
+    `${ticks.length === 1 ? 'tick' : 'ticks'} ${ticks.join(', ')} ${ticks.length === 1 ? 'falls' : 'fall'} within the estimated handoff ` +
+      `window of ${formatDuration(ms)}${drains ? ' (the drain of its running Jobs)' : ''}, while both copies are suspended: ` +
+      outcomes.join('; '),
   );
 }
 

@@ -173,6 +173,25 @@ describe('buildPlan: what the operator should know', () => {
     expect(message(entry, 'tick-in-window')).toMatch(/tick 2025-06-02T10:15:00.000Z \(in 8m\).*10m \(the drain of its running Jobs\)/);
   });
 
+  it('says, tick by tick, what the policy makes of the ticks in the handoff window (issue 12)', () => {
+    const { source, target } = copies({ schedule: '*/5 9-17 * * *' });
+    const at = { observedAt: '2025-06-02T10:07:00.000Z' };
+    const latest = only(planOf([source], [target], { ...at, jobs: [job(source)], loaded: { cronjobs: { missedRuns: 'latest', drainTimeoutMs: 600_000 } } }));
+    expect(message(latest, 'tick-in-window')).toBe(
+      'ticks 2025-06-02T10:10:00.000Z (in 3m), 2025-06-02T10:15:00.000Z (in 8m) fall within the estimated handoff window of 10m ' +
+        '(the drain of its running Jobs), while both copies are suspended: 2025-06-02T10:15:00.000Z runs once, late, on green: cutover ' +
+        'starts its Job there before resuming it (missedRuns: latest); 2025-06-02T10:10:00.000Z runs on neither cluster ' +
+        '(missedRuns: latest runs only the latest missed tick)',
+    );
+    const options = { ...at, jobs: [job(source)], loaded: { cronjobs: { missedRuns: 'all' as const, drainTimeoutMs: 600_000 } } };
+    // Forbid (the builder's default): only the latest; Allow: each.
+    expect(message(only(planOf([source], [target], options)), 'tick-in-window')).toMatch(/10:10:00.000Z runs on neither cluster \(concurrencyPolicy Forbid/);
+    const allow = copies({ schedule: '*/5 9-17 * * *', concurrencyPolicy: 'Allow' });
+    const all = only(planOf([allow.source], [allow.target], { ...options, jobs: [job(allow.source)] }));
+    expect(message(all, 'tick-in-window')).not.toContain('runs on neither cluster');
+    expect(message(all, 'tick-in-window').match(/runs once, late, on green/g)).toHaveLength(2);
+  });
+
   it('does not warn about ticks for CronJobs that are not moved', () => {
     const { source, target } = copies({ suspend: true }, { suspend: false });
     const entry = only(planOf([source], [target], { observedAt: '2025-06-02T10:14:45.000Z' }));

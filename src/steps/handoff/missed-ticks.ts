@@ -7,7 +7,7 @@
 import type { ObservedCronJob, ObservedJob } from '../../core/types.js';
 import { jobFinished, refKey } from '../../core/types.js';
 import type { HandoffContext } from './context.js';
-import { decideCatchUp, describeTick, missedTicks, type CatchUpInput, type TickRecord } from './catch-up.js';
+import { decideCatchUp, describeTick, missedTicks, type CatchUpInput, type TickRecord } from '../../plan/catch-up.js';
 import { jobTick, toMs } from './ticks.js';
 
 export interface MissedTicksOutcome {

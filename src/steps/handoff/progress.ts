@@ -5,7 +5,7 @@ import { GroupCommit } from '../../core/group-commit.js';
 import type { CronJobRef } from '../../core/types.js';
 import { refKey } from '../../core/types.js';
 import type { JsonValue } from '../types.js';
-import type { TickRecord } from './catch-up.js';
+import type { TickRecord } from '../../plan/catch-up.js';
 
 export const PHASES = [
   'pending',

@@ -5,11 +5,11 @@
 // (`*/5 9-17 * * *` resumed at 18:00 after a run at 17:45 starts nothing for 17:55). So the target always
 // gets the latest tick at or before now as its baseline (the controller has nothing left to catch up),
 // and cutover creates the Job of each tick the policy runs itself, named and annotated as the controller
-// would, so neither can start the same tick twice on that cluster. Pure: the protocol gathers the inputs.
-import type { ConcurrencyPolicy } from '../../core/types.js';
-import type { MissedRunsPolicy } from '../../config/types.js';
-import { ticksBetween } from '../../plan/schedule.js';
-import { kubeTime } from './ticks.js';
+// would, so neither can start the same tick twice on that cluster. Pure: the handoff gathers the inputs,
+// and the planner asks the same question of the estimated handoff window.
+import type { ConcurrencyPolicy } from '../core/types.js';
+import type { MissedRunsPolicy } from '../config/types.js';
+import { ticksBetween } from './schedule.js';
 
 /** What became of one tick the handoff affected; persisted per CronJob and shown by `cutover status`. */
 export interface TickRecord {
@@ -117,7 +117,7 @@ function skipReason(
 
 /** One line for the journal and the operator. */
 export function describeTick(key: string, record: TickRecord): string {
-  const tick = kubeTime(new Date(record.tick));
+  const tick = new Date(record.tick).toISOString().replace(/\.\d{3}Z$/, 'Z');
   switch (record.outcome) {
     case 'late':
       return `${key}: tick ${tick} ran late on ${record.cluster ?? 'the target'} as Job ${record.job ?? '?'} (created by cutover)`;
