@@ -13,10 +13,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PatchStrategy, setHeaderOptions, type V1CronJob, type V1Job } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1CronJob, type V1Job } from '@kubernetes/client-node';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { MINUTE, SuspendWatch, batch, cutover, showResult, sleep, untilDone, writeHandoffRunbook } from '../support/crash.js';
-import { createNamespace, uniqueName, waitFor, type LabCluster } from '../support/lab.js';
+import { createNamespace, kubeConfigFor, uniqueName, waitFor, type LabCluster } from '../support/lab.js';
+
+const core = (cluster: LabCluster) => kubeConfigFor(cluster).makeApiClient(CoreV1Api);
 
 const SCHEDULED = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -183,9 +185,23 @@ describe('cutover runs the ticks a handoff missed itself, where the controller a
           [at(t1), 'green', 'cutover'],
           [at(t2), 'green', 'cutover'],
         ]);
-        // The controller tracks them as its own: listed in status.active or already finished and removed.
         const green = await batch('green').readNamespacedCronJob({ name: NAME, namespace: namespaces[scenario] });
         expect(green.status?.lastScheduleTime && Date.parse(String(green.status.lastScheduleTime))).toBe(t2);
+        // The controller tracked them as its own: it saw each finish from its active list (SawCompletedJob).
+        // Its sync triggered by the Job's creation runs before cutover has listed the Job in status.active
+        // (that needs the Job's uid): an UnexpectedJob warning may name such a Job, nothing else comes of it.
+        const started = jobs.filter((j) => j.startedBy === 'cutover').map((j) => j.name);
+        const events = await waitFor(
+          `SawCompletedJob events for ${started.join(', ')} on green`,
+          async () => {
+            const list = (await core('green').listNamespacedEvent({ namespace: namespaces[scenario] })).items;
+            const seen = started.every((name) => list.some((e) => e.reason === 'SawCompletedJob' && e.message?.includes(name)));
+            return seen ? list : undefined;
+          },
+          { timeoutMs: 60_000 },
+        );
+        const unexpected = events.filter((e) => e.reason === 'UnexpectedJob');
+        for (const event of unexpected) expect(started.some((name) => event.message?.endsWith(`: ${name}`)), event.message).toBe(true);
       }
       for (const watch of watches) expect(watch.bothEnabled()).toEqual([]);
 
