@@ -5,7 +5,8 @@ import { loadRunbook } from '../../config/load.js';
 import type { LoadedRunbook } from '../../config/types.js';
 import { HaltError, InputError } from '../../core/errors.js';
 import type { Ports } from '../../core/ports.js';
-import { type ExecuteOptions, executeRun, findRun, type RunRecord, type RunResult } from '../../engine/run.js';
+import { refuseIfLocked } from '../../engine/lock.js';
+import { currentLockHolder, type ExecuteOptions, executeRun, findRun, type RunRecord, type RunResult } from '../../engine/run.js';
 import { stepLabel } from '../../machine/labels.js';
 import type { Plan } from '../../plan/types.js';
 import type { CliContext } from '../context.js';
@@ -23,6 +24,9 @@ export async function execute(options: ExecuteCliOptions, context: CliContext): 
     await executeOnSandbox(options, loaded, context);
     return;
   }
+  // Another live run holds the runbook: say so before planning or printing anything.
+  const holder = await currentLockHolder(loaded);
+  if (holder) refuseIfLocked(holder, options.stealLock === true);
   const existing = await findRun(loaded);
   const resume = existing && existing.status !== 'done' ? existing : undefined;
   if (resume && options.plan !== undefined) {
