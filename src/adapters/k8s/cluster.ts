@@ -112,11 +112,15 @@ export class KubernetesCluster implements ClusterPort {
   async setSuspend(ref: CronJobRef, suspend: boolean): Promise<ObservedCronJob> {
     const { server, batch } = await this.apis();
     const op = this.op(server, 'patch', 'cronjobs', ref);
-    const stored = await write(op, () =>
-      batch.patchNamespacedCronJob(
-        { name: ref.name, namespace: ref.namespace, body: suspendPatch(suspend) },
-        callOptions(this.policy, mergePatch()),
-      ),
+    const stored = await write(
+      op,
+      () =>
+        batch.patchNamespacedCronJob(
+          { name: ref.name, namespace: ref.namespace, body: suspendPatch(suspend) },
+          callOptions(this.policy, mergePatch()),
+        ),
+      this.policy,
+      { applied: () => this.readBackIf(ref, (cronJob) => (cronJob.spec?.suspend ?? false) === suspend) },
     );
     return toObservedCronJob(stored);
   }
@@ -124,13 +128,28 @@ export class KubernetesCluster implements ClusterPort {
   async setLastScheduleTime(ref: CronJobRef, time: string): Promise<ObservedCronJob> {
     const { server, batch } = await this.apis();
     const op = this.op(server, 'patch', 'cronjobs/status', ref);
-    const stored = await write(op, () =>
-      batch.patchNamespacedCronJobStatus(
-        { name: ref.name, namespace: ref.namespace, body: lastScheduleTimePatch(time) },
-        callOptions(this.policy, mergePatch()),
-      ),
+    const stored = await write(
+      op,
+      () =>
+        batch.patchNamespacedCronJobStatus(
+          { name: ref.name, namespace: ref.namespace, body: lastScheduleTimePatch(time) },
+          callOptions(this.policy, mergePatch()),
+        ),
+      this.policy,
+      { applied: () => this.readBackIf(ref, (cronJob) => sameInstant(cronJob.status?.lastScheduleTime, time)) },
     );
     return toObservedCronJob(stored);
+  }
+
+  /**
+   * After a write whose answer failed or was lost: the CronJob as stored when `applied` holds for it,
+   * undefined when the write did not apply (so it is sent again). A CronJob gone meanwhile is a 404 halt.
+   */
+  private async readBackIf(ref: CronJobRef, applied: (cronJob: V1CronJob) => boolean): Promise<V1CronJob | undefined> {
+    const { server, batch } = await this.apis();
+    const op = this.op(server, 'get', 'cronjobs', ref);
+    const stored = await read(op, this.policy, () => batch.readNamespacedCronJob({ name: ref.name, namespace: ref.namespace }, callOptions(this.policy)));
+    return applied(stored) ? stored : undefined;
   }
 
   async canI(checks: AccessCheck[]): Promise<AccessVerdict[]> {
@@ -171,10 +190,16 @@ export class KubernetesCluster implements ClusterPort {
   }
 }
 
+/** client-node hands times back as Date (or the server's text): compare the instants. */
+function sameInstant(value: Date | string | undefined, time: string): boolean {
+  if (value === undefined || value === null) return false;
+  return new Date(value).getTime() === new Date(time).getTime();
+}
+
 /**
  * The ClusterPort of one environment cluster. Nothing is read or dialled until the first call, so a plan
  * that never touches a cluster does not need it reachable.
  */
-export function createClusterPort(name: string, config: ClusterConfig, env: Environment, envFile: string): ClusterPort {
-  return new KubernetesCluster(name, lazyConnection(() => connectCluster(name, config, env, envFile)));
+export function createClusterPort(name: string, config: ClusterConfig, env: Environment, envFile: string, options: ClusterOptions = {}): ClusterPort {
+  return new KubernetesCluster(name, lazyConnection(() => connectCluster(name, config, env, envFile)), options);
 }
