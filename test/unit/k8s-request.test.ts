@@ -86,6 +86,13 @@ describe('reads retry what is transient', () => {
     expect(call.calls()).toBeGreaterThan(1);
   });
 
+  it('a question sent as POST (an access review, which stores nothing) is retried on a 409 too', async () => {
+    const clock = virtualClock();
+    const call = failing([status(409, 'conflict')], 'allowed');
+    await expect(read(op, policy(clock), call.send, true)).resolves.toBe('allowed');
+    await expect(read(op, policy(virtualClock()), failing([status(409, 'conflict')], 'x').send)).rejects.toThrow('HTTP 409');
+  });
+
   it('does not retry what will not change: 403, 404, 422, refused connections', async () => {
     for (const error of [status(403, 'forbidden'), status(404, 'not found'), status(422, 'invalid'), systemError('ECONNREFUSED')]) {
       const clock = virtualClock();

@@ -169,6 +169,7 @@ export class KubernetesCluster implements ClusterPort {
             },
             callOptions(this.policy),
           ),
+          true,
         );
         const { allowed, reason } = review.status ?? { allowed: false };
         return { allowed, ...(reason ? { reason } : {}) };

@@ -74,20 +74,26 @@ export function backoffMs(policy: RequestPolicy, attempt: number, error: unknown
   return asked === undefined ? jittered : Math.max(asked, jittered);
 }
 
+/** A 409 on a write that names no resourceVersion: another writer got in between; re-read decides. */
+const isConflict = (error: unknown): boolean => (error as { code?: unknown } | undefined)?.code === 409;
+
 /** Waits `ms`, or throws `giveUp` when that would pass `deadline`; an abort ends the wait at once. */
 async function pause(policy: RequestPolicy, ms: number, deadline: number, giveUp: () => Error): Promise<void> {
   if (policy.clock.now().getTime() + ms > deadline) throw giveUp();
   await policy.clock.sleep(ms, policy.signal);
 }
 
-/** A read: retried on 429, 5xx, resets, timeouts and DNS hiccups, until the retry deadline. */
-export async function read<T>(op: Operation, policy: RequestPolicy, send: () => Promise<T>): Promise<T> {
+/**
+ * A read: retried on 429, 5xx, resets, timeouts and DNS hiccups, until the retry deadline. `question`: a
+ * POST that stores nothing (an access review), for which a 409 can only be a passing fault, retried too.
+ */
+export async function read<T>(op: Operation, policy: RequestPolicy, send: () => Promise<T>, question = false): Promise<T> {
   const deadline = policy.clock.now().getTime() + policy.retryDeadlineMs;
   for (let attempt = 0; ; attempt++) {
     try {
       return await send();
     } catch (error) {
-      if (!isRetryable(error)) throw toApiError(op, error);
+      if (!isRetryable(error) && !(question && isConflict(error))) throw toApiError(op, error);
       await pause(policy, backoffMs(policy, attempt, error), deadline, () => toApiError(op, error));
     }
   }
@@ -101,8 +107,6 @@ export interface WriteCheck<T> {
   applied: () => Promise<T | undefined>;
 }
 
-/** A 409 on a write that names no resourceVersion: another writer got in between; re-read decides. */
-const isConflict = (error: unknown): boolean => (error as { code?: unknown } | undefined)?.code === 409;
 /** Conflicts re-read and re-sent at most this often; past it the conflict is not one re-reading resolves. */
 const MAX_CONFLICTS = 3;
 
