@@ -5,6 +5,7 @@ import type { AlarmsPort, ClusterPort, DnsPort, HealthChecksPort, Ports, RunNoti
 import { connectCluster, lazyConnection } from './k8s/client.js';
 import { KubernetesCluster } from './k8s/cluster.js';
 import { KubernetesWorkloads } from './k8s/workloads.js';
+import { defaultRequestPolicy } from './k8s/request.js';
 
 /** The sandbox module is written apart; loaded only for the sandbox environment. */
 interface SandboxModule {
@@ -35,14 +36,19 @@ export function afterAccountCheck<T extends object>(port: T, env: Environment): 
   });
 }
 
-function kubernetesPorts(loaded: LoadedRunbook): Pick<Ports, 'clusters' | 'workloads'> {
+/** What the caller hands every adapter: the run's signal, which ends any retry pause at once. */
+export interface PortOptions {
+  signal?: AbortSignal;
+}
+
+function kubernetesPorts(loaded: LoadedRunbook, options: PortOptions = {}): Pick<Ports, 'clusters' | 'workloads'> {
   const { environment: env, environmentFile } = loaded;
   const clusters: Record<string, ClusterPort> = {};
   const workloads: Record<string, WorkloadsPort> = {};
   for (const [name, config] of Object.entries(env.clusters)) {
     // One connection per cluster, shared by its ports, dialled on first use.
     const connection = lazyConnection(() => connectCluster(name, config, env, environmentFile));
-    clusters[name] = new KubernetesCluster(name, connection);
+    clusters[name] = new KubernetesCluster(name, connection, options.signal ? { policy: { ...defaultRequestPolicy, signal: options.signal } } : {});
     workloads[name] = new KubernetesWorkloads(name, connection);
   }
   return { clusters, workloads };
@@ -52,16 +58,16 @@ function kubernetesPorts(loaded: LoadedRunbook): Pick<Ports, 'clusters' | 'workl
  * Route 53 and CloudWatch ports, each only when the runbook uses it: the AWS SDK takes a noticeable part of
  * a command's start, and a runbook that only moves CronJobs never needs it.
  */
-async function awsPorts(loaded: LoadedRunbook): Promise<{ dns?: DnsPort; alarms?: AlarmsPort; healthChecks?: HealthChecksPort }> {
+async function awsPorts(loaded: LoadedRunbook, options: PortOptions = {}): Promise<{ dns?: DnsPort; alarms?: AlarmsPort; healthChecks?: HealthChecksPort }> {
   const env = loaded.environment;
   const gateTypes = new Set(loaded.runbook.steps.flatMap((step) => (step.kind === 'gate' ? [step.gate.type] : [])));
   const needsHealthChecks = gateTypes.has('route53HealthChecks');
   const route53 = env.dns || needsHealthChecks ? await import('./aws/route53.js') : undefined;
   const cloudwatch = gateTypes.has('cloudwatchAlarms') ? await import('./aws/cloudwatch.js') : undefined;
   return {
-    ...(route53 && env.dns ? { dns: afterAccountCheck(route53.createDnsPort(env), env) } : {}),
+    ...(route53 && env.dns ? { dns: afterAccountCheck(route53.createDnsPort(env, undefined, options.signal), env) } : {}),
     ...(cloudwatch ? { alarms: afterAccountCheck(cloudwatch.createAlarmsPort(env), env) } : {}),
-    ...(route53 && needsHealthChecks ? { healthChecks: afterAccountCheck(route53.createHealthChecksPort(env), env) } : {}),
+    ...(route53 && needsHealthChecks ? { healthChecks: afterAccountCheck(route53.createHealthChecksPort(env, undefined, options.signal), env) } : {}),
   };
 }
 
@@ -76,12 +82,12 @@ async function approvalPorts(env: Environment): Promise<{ approvals: Ports['appr
   return { approvals, notifier: slack.notifier };
 }
 
-export async function createPorts(loaded: LoadedRunbook): Promise<Ports> {
+export async function createPorts(loaded: LoadedRunbook, options: PortOptions = {}): Promise<Ports> {
   const env = loaded.environment;
   if (env.sandbox) {
     const sandbox = await loadSandbox();
     return sandbox.createSandboxPorts(loaded);
   }
-  const [aws, approval] = await Promise.all([awsPorts(loaded), approvalPorts(env)]);
-  return { ...kubernetesPorts(loaded), ...aws, ...approval };
+  const [aws, approval] = await Promise.all([awsPorts(loaded, options), approvalPorts(env)]);
+  return { ...kubernetesPorts(loaded, options), ...aws, ...approval };
 }

@@ -1,10 +1,10 @@
 // The cutover command line. This is the only place that catches errors and turns them into an exit code:
 // 0 ok, 1 halted or failed (HaltError, ApiError, anything unexpected), 2 invalid input (InputError, a
-// usage error). Commands are registered here but load their heavy modules (zod, the AWS SDK,
+// usage error), 3 locked by another run (LockedError). Commands are registered here but load their heavy modules (zod, the AWS SDK,
 // client-node, xstate) only when they run, so `cutover --help` starts fast.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ApiError, CutoverError, EXIT_HALTED, EXIT_INVALID, EXIT_OK, HaltError, InputError } from '../core/errors.js';
+import { ApiError, CutoverError, EXIT_HALTED, EXIT_INVALID, EXIT_OK, HaltError, InputError, LockedError } from '../core/errors.js';
 import type { CliContext } from './context.js';
 import { registerExecute } from './execute/command.js';
 import { registerGraph } from './graph/command.js';
@@ -50,7 +50,7 @@ function buildProgram(context: CliContext): Command {
     })
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 halted or failed, 2 invalid input (nothing was changed).\nDocumentation: docs/cli.md',
+      '\nExit codes: 0 ok, 1 halted or failed, 2 invalid input (nothing was changed), 3 locked by another run.\nDocumentation: docs/cli.md',
     );
   registerValidate(program, context);
   registerPlan(program, context);
@@ -83,6 +83,10 @@ export function reportError(error: unknown, io: CliIo, color: boolean): number {
   if (error instanceof InputError) {
     write(p.red('error:'), error.message);
     return EXIT_INVALID;
+  }
+  if (error instanceof LockedError) {
+    write(p.yellow('locked:'), error.message);
+    return error.exitCode;
   }
   if (error instanceof HaltError) {
     write(p.yellow('halted:'), error.message);

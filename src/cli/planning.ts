@@ -13,9 +13,10 @@ export async function freshPlan(loaded: LoadedRunbook, ports: Ports): Promise<Pl
   return buildPlan(await observe(loaded, ports, new Date()), loaded);
 }
 
-export async function connect(loaded: LoadedRunbook): Promise<Ports> {
+/** The ports of the environment; `signal` (the run's) ends any retry pause at once. */
+export async function connect(loaded: LoadedRunbook, signal?: AbortSignal): Promise<Ports> {
   const { createPorts } = await import('../adapters/index.js');
-  return createPorts(loaded);
+  return createPorts(loaded, signal ? { signal } : {});
 }
 
 /** Every error-level message of the plan, its own and its CronJobs'. */

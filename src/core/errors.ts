@@ -1,9 +1,11 @@
 // The handful of error types cutover throws. Commands throw; only the CLI entry point catches, prints and
-// chooses the exit code (0 ok, 1 halted/failed, 2 invalid input).
+// chooses the exit code (0 ok, 1 halted/failed, 2 invalid input, 3 locked by another run).
 
 export const EXIT_OK = 0;
 export const EXIT_HALTED = 1;
 export const EXIT_INVALID = 2;
+/** Another run holds the runbook's lock: nothing was planned, printed or changed. */
+export const EXIT_LOCKED = 3;
 
 /** One problem in a user file, located for an editor: `file:line:col path: message`. */
 export interface InputIssue {
@@ -61,5 +63,20 @@ export class ApiError extends CutoverError {
   ) {
     super(message);
     this.name = 'ApiError';
+  }
+}
+
+/**
+ * The runbook's run lock is held by another live run: refused before anything was planned or printed.
+ * Not a halt (nothing of this run started), so it has its own exit code. `next` says what to do.
+ */
+export class LockedError extends CutoverError {
+  readonly exitCode = EXIT_LOCKED;
+  constructor(
+    message: string,
+    readonly next?: string,
+  ) {
+    super(next ? `${message}\n${next}` : message);
+    this.name = 'LockedError';
   }
 }

@@ -3,17 +3,20 @@
 //
 // The local lock is a file created with O_EXCL: creation either succeeds or names the current holder.
 // A lock is stale when its process is dead on this host, or when its holder stopped renewing it past its
-// expiry (another host, a frozen process). Even a stale lock is taken only when the operator asks
-// (`--steal-lock`): they are the one who knows the other run is really gone.
+// expiry (another host, a frozen process). A holder whose process is provably gone (same host, no such
+// pid) is taken over without asking; a lock that merely expired is taken only when the operator asks
+// (`--steal-lock`): a frozen process or another host may still act, and the operator is the one who knows.
 import { open, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { currentUser } from '../core/identity.js';
-import { HaltError } from '../core/errors.js';
+import { HaltError, LockedError } from '../core/errors.js';
 import { errno, readIfExists, writeFileAtomic } from './files.js';
 
 export interface LockHolder {
   /** Who holds the run: `user@host` for the lock file, the holderIdentity of a Lease. */
   holder: string;
+  /** The operator the holding run records (`CUTOVER_USER`), when it was set. */
+  operator?: string;
   since: string;
   /** The holder renews before this; past it, the lock may be stolen. */
   expiresAt: string;
@@ -24,6 +27,8 @@ export interface LockHolder {
 export interface LockRequest {
   /** Take over a stale lock (dead holder process or past its expiry). A live lock is never taken. */
   steal: boolean;
+  /** The operator the run records (`CUTOVER_USER`), named to whoever finds the lock held. */
+  operator?: string;
   ttlMs?: number;
 }
 
@@ -59,10 +64,22 @@ export function processAlive(pid: number): boolean {
 /** Locks that never expire (the in-memory store's) say nothing about expiry. */
 const NEVER = Date.UTC(10_000, 0, 1);
 
-function describeHolder(holder: LockHolder): string {
-  const pid = holder.pid !== undefined ? ` (pid ${holder.pid})` : '';
+export function describeHolder(holder: LockHolder): string {
+  const who = holder.operator ? `${holder.operator} (${holder.holder})` : holder.holder;
+  // A Lease identity (`user@host/pid/nonce`) names its pid already.
+  const pid = holder.pid !== undefined && !holder.holder.includes(`/${holder.pid}/`) ? ` (pid ${holder.pid})` : '';
   const expires = Date.parse(holder.expiresAt) < NEVER ? ` (expires ${holder.expiresAt})` : '';
-  return `${holder.holder}${pid} since ${holder.since}${expires}`;
+  return `${who}${pid} since ${holder.since}${expires}`;
+}
+
+/** The holder ran on this host and its process no longer exists: no run can be acting under the lock. */
+export function holderIsGone(holder: LockHolder, host: string, isAlive: (pid: number) => boolean): boolean {
+  return holder.host === host && holder.pid !== undefined && holder.pid !== process.pid && !isAlive(holder.pid);
+}
+
+/** Whether a held lock may be taken: its holder is provably gone, or it is stale and the operator asked. */
+export function mayTakeOver(stale: string | undefined, gone: boolean, steal: boolean): boolean {
+  return gone || (stale !== undefined && steal);
 }
 
 /** Why the lock may be taken over, or undefined while its holder is alive and renewing. */
@@ -74,13 +91,22 @@ export function staleReason(holder: LockHolder, now: Date, host: string, isAlive
   return undefined;
 }
 
-export function lockRefusal(holder: LockHolder, stale: string | undefined, stealAsked: boolean): HaltError {
+/**
+ * Refuses at once when `holder` holds the lock and may not be taken over, so a second run says so before
+ * it plans or prints anything. The lock is still taken for real (and may still be refused) when the run starts.
+ */
+export function refuseIfLocked(holder: LockHolder, steal: boolean, now = new Date(), host = hostname(), isAlive = processAlive): void {
+  const stale = staleReason(holder, now, host, isAlive);
+  if (!mayTakeOver(stale, holderIsGone(holder, host, isAlive), steal)) throw lockRefusal(holder, stale, steal);
+}
+
+export function lockRefusal(holder: LockHolder, stale: string | undefined, stealAsked: boolean): LockedError {
   const next = stale
     ? `The lock looks stale (${stale}). If that run is really gone, take the lock over with --steal-lock.`
     : stealAsked
       ? 'Its holder is alive and renewing the lock, so it cannot be stolen: wait for that run to finish or stop it.'
       : 'Wait for that run to finish or stop it.';
-  return new HaltError(`run locked by ${describeHolder(holder)}`, next);
+  return new LockedError(`run locked by ${describeHolder(holder)}`, next);
 }
 
 async function writeNew(file: string, holder: LockHolder): Promise<void> {
@@ -140,13 +166,14 @@ export async function acquireFileLock(file: string, request: LockRequest, option
   const now = options.now ?? (() => new Date());
   const host = options.host ?? hostname();
   const ttlMs = request.ttlMs ?? DEFAULT_LOCK_TTL_MS;
-  const holder = newHolder(options, host, now(), ttlMs);
+  const holder = newHolder(options, host, now(), ttlMs, request.operator);
   if (await tryCreate(file, holder)) return new FileLock(file, holder, ttlMs, now);
 
   const current = await readFileLock(file);
   if (!current) return acquireFileLock(file, request, options); // released between our two reads
-  const stale = staleReason(current, now(), host, options.isProcessAlive ?? processAlive);
-  if (!stale || !request.steal) throw lockRefusal(current, stale, request.steal);
+  const isAlive = options.isProcessAlive ?? processAlive;
+  const stale = staleReason(current, now(), host, isAlive);
+  if (!mayTakeOver(stale, holderIsGone(current, host, isAlive), request.steal)) throw lockRefusal(current, stale, request.steal);
 
   await unlink(file).catch((error: unknown) => {
     if (errno(error) !== 'ENOENT') throw error;
@@ -157,9 +184,10 @@ export async function acquireFileLock(file: string, request: LockRequest, option
   throw lockRefusal(winner ?? current, undefined, true);
 }
 
-function newHolder(options: FileLockOptions, host: string, since: Date, ttlMs: number): LockHolder {
+function newHolder(options: FileLockOptions, host: string, since: Date, ttlMs: number, operator?: string): LockHolder {
   return {
     holder: `${options.user ?? currentUser()}@${host}`,
+    ...(operator && operator !== `${options.user ?? currentUser()}@${host}` ? { operator } : {}),
     host,
     pid: options.pid ?? process.pid,
     since: since.toISOString(),

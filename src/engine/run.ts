@@ -71,13 +71,18 @@ export async function findRun(loaded: LoadedRunbook, store: StateStore = openSta
   return { ...run, location: store.location, ...(lock ? { lock } : {}) };
 }
 
+/** Who holds the runbook's run lock now, if anyone (with or without a persisted run). */
+export function currentLockHolder(loaded: LoadedRunbook, store: StateStore = openStateStore(loaded)): Promise<LockHolder | undefined> {
+  return store.lockHolder();
+}
+
 export function readRunJournal(loaded: LoadedRunbook, store: StateStore = openStateStore(loaded)): Promise<JournalEntry[]> {
   return store.readJournal();
 }
 
 export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const store = options.store ?? openStateStore(options.loaded);
-  const lock = await store.lock({ steal: options.stealLock ?? false });
+  const lock = await store.lock({ steal: options.stealLock ?? false, operator: options.startedBy });
   try {
     const opened = await openRun(options, store);
     return await new RunSession(options, store, opened).run(lock);

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -204,6 +205,37 @@ describe('execute refuses before touching anything', () => {
     expect(c.err()).toContain(
       'run billing-move-20260115T095730-ab12 of billing-move is halted: it continues with the plan it started with, so --plan is refused',
     );
+  });
+
+  test('a runbook locked by a live run exits 3 naming its operator, before any plan is printed (issue 14)', async () => {
+    const loaded = await loadRunbook(join(dir, 'rb.yaml'));
+    // This test process stands for the live holder: same host, a pid that runs.
+    const held = await openStateStore(loaded).lock({ steal: false, operator: 'alice' });
+    try {
+      const c = capture({ env: { CUTOVER_USER: 'bob' } });
+
+      expect(await cli(['execute', '-f', join(dir, 'rb.yaml'), '--yes'], c)).toBe(3);
+      expect(c.out()).toBe('');
+      expect(c.err()).toMatch(/^locked: run locked by alice \(.+@.+\) \(pid \d+\) since \S+ \(expires \S+\)\nWait for that run to finish or stop it\.\n$/);
+    } finally {
+      await held.release();
+    }
+  });
+
+  test('a lock left by a process that is gone on this host is taken over without --steal-lock (issue 14)', async () => {
+    const loaded = await loadRunbook(join(dir, 'rb.yaml'));
+    const state = join(dir, '.cutover', 'billing-move');
+    await mkdir(state, { recursive: true });
+    const since = new Date().toISOString();
+    const gone = { holder: 'alice@elsewhere', operator: 'alice', host: hostname(), pid: 2 ** 22 + 17, since, expiresAt: new Date(Date.now() + 60_000).toISOString() };
+    await writeFile(join(state, 'lock'), `${JSON.stringify(gone)}\n`);
+    const c = capture();
+
+    // Passes the lock check, then fails on the unreachable cluster: a halt, not a lock refusal.
+    const code = await cli(['execute', '-f', join(dir, 'rb.yaml'), '--yes'], c);
+    expect(c.err()).not.toContain('locked');
+    expect(code).not.toBe(3);
+    expect(loaded.runbook.name).toBe('billing-move');
   });
 
   test('a bad runbook exits 2', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LoadedRunbook, Step } from '../../src/config/types.js';
 import type { Clock } from '../../src/core/clock.js';
-import { HaltError, InputError } from '../../src/core/errors.js';
+import { HaltError, InputError, LockedError } from '../../src/core/errors.js';
 import type { Ports, RunNotice, RunNotifier } from '../../src/core/ports.js';
 import { acquireFileLock } from '../../src/engine/lock.js';
 import { MemoryStateStore } from '../../src/engine/memory-store.js';
@@ -534,7 +534,7 @@ describe('run lock', () => {
   it('refuses a second holder, naming who holds the run and since when', async () => {
     const held = await acquireFileLock(lockFile(), { steal: false }, { now: () => T0, user: 'alice', host: 'ops-1' });
     const second = acquireFileLock(lockFile(), { steal: false }, { now: () => T0, user: 'bob', host: 'ops-1' });
-    await expect(second).rejects.toThrow(HaltError);
+    await expect(second).rejects.toThrow(LockedError);
     await expect(second).rejects.toThrow(`run locked by alice@ops-1 (pid ${process.pid}) since 2025-06-01T10:00:00.000Z`);
     await held.release();
     expect(existsSync(lockFile())).toBe(false);
@@ -546,15 +546,26 @@ describe('run lock', () => {
     await expect(steal).rejects.toThrow('cannot be stolen');
   });
 
-  it('takes a lock whose process died on this host only with --steal-lock', async () => {
-    await acquireFileLock(lockFile(), { steal: false }, { now: () => T0, host: 'ops-1', pid: 4242 });
+  it('takes a lock whose process died on this host without --steal-lock: its holder is provably gone (issue 14)', async () => {
+    await acquireFileLock(lockFile(), { steal: false, operator: 'alice' }, { now: () => T0, host: 'ops-1', pid: 4242 });
     const dead = { now: () => T0, host: 'ops-1', isProcessAlive: (pid: number) => pid !== 4242 };
-    await expect(acquireFileLock(lockFile(), { steal: false }, dead)).rejects.toThrow(
-      'The lock looks stale (process 4242 is no longer running on ops-1). If that run is really gone, take the lock over with --steal-lock.',
-    );
-    const stolen = await acquireFileLock(lockFile(), { steal: true }, { ...dead, user: 'bob' });
-    expect(stolen.holder).toMatchObject({ holder: 'bob@ops-1', pid: process.pid });
+    const taken = await acquireFileLock(lockFile(), { steal: false }, { ...dead, user: 'bob' });
+    expect(taken.holder).toMatchObject({ holder: 'bob@ops-1', pid: process.pid });
     expect(JSON.parse(await readFile(lockFile(), 'utf8'))).toMatchObject({ holder: 'bob@ops-1' });
+  });
+
+  it('names the operator the run records, with host, pid and since, and refuses with a LockedError (issue 14)', async () => {
+    await acquireFileLock(lockFile(), { steal: false, operator: 'alice' }, { now: () => T0, user: 'root', host: 'ops-1', pid: 4242 });
+    const second = acquireFileLock(lockFile(), { steal: false }, { now: () => T0, host: 'ops-1', isProcessAlive: () => true });
+    await expect(second).rejects.toThrow(LockedError);
+    await expect(second).rejects.toThrow('run locked by alice (root@ops-1) (pid 4242) since 2025-06-01T10:00:00.000Z');
+  });
+
+  it('a holder on another host is not judged by its pid: expired and --steal-lock, or nothing', async () => {
+    await acquireFileLock(lockFile(), { steal: false }, { now: () => T0, host: 'ops-2', pid: 4242 });
+    const here = { now: () => T0, host: 'ops-1', isProcessAlive: () => false };
+    await expect(acquireFileLock(lockFile(), { steal: false }, here)).rejects.toThrow(LockedError);
+    await expect(acquireFileLock(lockFile(), { steal: true }, here)).rejects.toThrow('cannot be stolen');
   });
 
   it('takes a lock from another host only once it has expired, and only with --steal-lock', async () => {

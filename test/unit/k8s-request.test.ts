@@ -3,7 +3,8 @@ import { ApiException, FetchError } from '@kubernetes/client-node';
 import type { Clock } from '../../src/core/clock.js';
 import { ApiError } from '../../src/core/errors.js';
 import { isRetryable, serverMessage, toApiError, type Operation } from '../../src/adapters/k8s/errors.js';
-import { read, write, type RequestPolicy } from '../../src/adapters/k8s/request.js';
+import { backoffMs, read, write, type RequestPolicy } from '../../src/adapters/k8s/request.js';
+import { systemClock } from '../../src/core/clock.js';
 
 /** A clock that only moves when the code under test sleeps. */
 function virtualClock(): Clock & { slept: number[] } {
@@ -20,7 +21,8 @@ function virtualClock(): Clock & { slept: number[] } {
 }
 
 function policy(clock: Clock): RequestPolicy {
-  return { requestTimeoutMs: 30_000, retryDeadlineMs: 5_000, firstBackoffMs: 250, maxBackoffMs: 2_000, clock };
+  // random 1: the top of each jitter window, so pauses are exact.
+  return { requestTimeoutMs: 30_000, retryDeadlineMs: 5_000, firstBackoffMs: 250, maxBackoffMs: 2_000, clock, random: () => 1 };
 }
 
 const op: Operation = {
@@ -84,6 +86,13 @@ describe('reads retry what is transient', () => {
     expect(call.calls()).toBeGreaterThan(1);
   });
 
+  it('a question sent as POST (an access review, which stores nothing) is retried on a 409 too', async () => {
+    const clock = virtualClock();
+    const call = failing([status(409, 'conflict')], 'allowed');
+    await expect(read(op, policy(clock), call.send, true)).resolves.toBe('allowed');
+    await expect(read(op, policy(virtualClock()), failing([status(409, 'conflict')], 'x').send)).rejects.toThrow('HTTP 409');
+  });
+
   it('does not retry what will not change: 403, 404, 422, refused connections', async () => {
     for (const error of [status(403, 'forbidden'), status(404, 'not found'), status(422, 'invalid'), systemError('ECONNREFUSED')]) {
       const clock = virtualClock();
@@ -95,13 +104,89 @@ describe('reads retry what is transient', () => {
   });
 });
 
-describe('writes are sent once', () => {
-  it('does not retry a 503 or a reset: the engine re-reads instead', async () => {
+describe('writes without a read-back are sent once', () => {
+  it('does not retry a 503 or a reset: the caller re-reads instead', async () => {
     for (const error of [status(503, 'unavailable'), systemError('ECONNRESET')]) {
       const call = failing([error], 'ok');
       await expect(write({ ...op, verb: 'patch' }, call.send)).rejects.toBeInstanceOf(ApiError);
       expect(call.calls()).toBe(1);
     }
+  });
+});
+
+describe('writes with a read-back ride out transient faults (issue 14)', () => {
+  const patch: Operation = { ...op, verb: 'patch', name: 'invoices' };
+
+  it('a write whose answer was lost (500 after it applied) is read back, not sent again', async () => {
+    const clock = virtualClock();
+    const call = failing([status(500, 'lost')], 'never sent twice');
+    let reads = 0;
+    const applied = async () => {
+      reads += 1;
+      return 'as stored';
+    };
+    await expect(write(patch, call.send, policy(clock), { applied })).resolves.toBe('as stored');
+    expect([call.calls(), reads]).toEqual([1, 1]);
+  });
+
+  it('a write that did not apply (503, reset, 429) is sent again after the read shows so', async () => {
+    const clock = virtualClock();
+    const call = failing([status(503, 'unavailable'), systemError('ECONNRESET'), status(429, 'slow down', { 'retry-after': '2' })], 'stored');
+    let reads = 0;
+    const applied = async () => {
+      reads += 1;
+      return undefined;
+    };
+    await expect(write(patch, call.send, policy(clock), { applied })).resolves.toBe('stored');
+    expect([call.calls(), reads]).toEqual([4, 3]);
+    // Exponential and capped, with Retry-After as a floor.
+    expect(clock.slept).toEqual([250, 500, 2_000]);
+  });
+
+  it('halts at once on what is not transient: 400, 403, 404, 422', async () => {
+    for (const error of [status(400, 'bad'), status(403, 'forbidden'), status(404, 'gone'), status(422, 'invalid')]) {
+      const clock = virtualClock();
+      const call = failing([error], 'ok');
+      let reads = 0;
+      const applied = async () => {
+        reads += 1;
+        return 'x';
+      };
+      await expect(write(patch, call.send, policy(clock), { applied })).rejects.toBeInstanceOf(ApiError);
+      expect([call.calls(), reads, clock.slept.length]).toEqual([1, 0, 0]);
+    }
+  });
+
+  it('a conflict that re-reading does not resolve halts after a few rounds', async () => {
+    const clock = virtualClock();
+    const call = failing(Array.from({ length: 10 }, () => status(409, 'conflict')), 'never');
+    await expect(write(patch, call.send, policy(clock), { applied: async () => undefined })).rejects.toThrow('HTTP 409');
+    expect(call.calls()).toBe(4);
+  });
+
+  it('stops re-sending at the write deadline', async () => {
+    const clock = virtualClock();
+    const call = failing(Array.from({ length: 100 }, () => status(503, 'unavailable')), 'never');
+    await expect(write(patch, call.send, { ...policy(clock), writeDeadlineMs: 8_000 }, { applied: async () => undefined })).rejects.toThrow('HTTP 503');
+    expect(clock.slept.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(8_000);
+  });
+
+  it('an abort stops a backoff at once', async () => {
+    const controller = new AbortController();
+    const slow: RequestPolicy = { ...policy(systemClock), firstBackoffMs: 60_000, maxBackoffMs: 60_000, writeDeadlineMs: 600_000, signal: controller.signal };
+    const call = failing([status(503, 'unavailable')], 'never');
+    const started = Date.now();
+    const writing = write(patch, call.send, slow, { applied: async () => undefined });
+    setTimeout(() => controller.abort(new Error('stopped by SIGINT')), 20);
+    await expect(writing).rejects.toThrow('stopped by SIGINT');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('jitter spreads pauses over the upper half of each window', () => {
+    const base = policy(virtualClock());
+    expect(backoffMs({ ...base, random: () => 0 }, 2, status(503, 'x'))).toBe(500);
+    expect(backoffMs({ ...base, random: () => 1 }, 2, status(503, 'x'))).toBe(1_000);
+    expect(backoffMs({ ...base, random: () => 1 }, 10, status(503, 'x'))).toBe(2_000);
   });
 });
 

@@ -160,8 +160,9 @@ describe('throttling', () => {
     expect(backoffMs(10, 1000, 20_000, () => 1)).toBe(20_000);
   });
 
-  it('uses adaptive SDK retries', () => {
-    expect(route53ClientConfig(env).retryMode).toBe('adaptive');
+  it('builds SDK clients without retries of their own: one retry policy per client (issue 14)', () => {
+    expect(route53ClientConfig(env)).toMatchObject({ maxAttempts: 1 });
+    expect(cloudWatchClientConfig(env)).toMatchObject({ maxAttempts: 1 });
   });
 
   it('gives every AWS client a connection and an answer deadline per attempt', () => {

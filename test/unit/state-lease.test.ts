@@ -54,7 +54,7 @@ describe('lease expiry', () => {
 
   it('describes the holder for refusals and status: identity, since acquisition, expiry; nobody when holderIdentity is empty', () => {
     const lease = leaseAt({ holderIdentity: 'alice@ops-1/4242/n1', acquireTime: '2025-06-01T09:00:00.000000Z' as never, renewTime: T0 as never, leaseDurationSeconds: 120 });
-    expect(leaseHolder(lease)).toEqual({ holder: 'alice@ops-1/4242/n1', host: 'ops-1', since: '2025-06-01T09:00:00.000Z', expiresAt: '2025-06-01T10:02:00.000Z' });
+    expect(leaseHolder(lease)).toEqual({ holder: 'alice@ops-1/4242/n1', host: 'ops-1', pid: 4242, since: '2025-06-01T09:00:00.000Z', expiresAt: '2025-06-01T10:02:00.000Z' });
     expect(leaseHolder(leaseAt({ holderIdentity: '', renewTime: T0 as never }))).toBeUndefined();
   });
 

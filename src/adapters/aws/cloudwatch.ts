@@ -18,7 +18,7 @@ export interface CloudWatchDeps {
 }
 
 export function cloudWatchClientConfig(env: Environment): CloudWatchClientConfig {
-  return { ...awsClientBase(env), retryMode: 'adaptive', maxAttempts: 5 };
+  return { ...awsClientBase(env), retryMode: 'standard', maxAttempts: 1 };
 }
 
 export function createAlarmsPort(env: Environment, deps: CloudWatchDeps = {}): AlarmsPort {

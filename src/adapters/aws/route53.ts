@@ -40,10 +40,15 @@ export interface Route53Deps {
   backoff?: BackoffOptions;
 }
 
-/** SDK client settings for Route 53: adaptive retries, the environment's endpoint (moto in the lab). */
+/**
+ * SDK client settings for Route 53: the environment's endpoint (moto in the lab), and no SDK retries: the
+ * run's own policy (token bucket, backoff, abort) is the only one. An UPSERT batch with the same values is
+ * idempotent, so a change batch whose answer was lost is sent again as it was: if it had applied, the
+ * second send changes nothing and returns a change id to wait for.
+ */
 export function route53ClientConfig(env: Environment): Route53ClientConfig {
   // Route 53 is a global service: the SDK reaches its one endpoint whatever region the client is given.
-  return { ...awsClientBase(env), retryMode: 'adaptive', maxAttempts: 5 };
+  return { ...awsClientBase(env), retryMode: 'standard', maxAttempts: 1 };
 }
 
 interface Route53Context {
@@ -59,13 +64,15 @@ interface Route53Context {
 // the account's budget however the wiring code calls the factories.
 const contexts = new WeakMap<Environment, Route53Context>();
 
-function contextFor(env: Environment, deps?: Route53Deps): Route53Context {
+function contextFor(env: Environment, deps?: Route53Deps, signal?: AbortSignal): Route53Context {
   if (deps) return buildContext(env, deps);
   let shared = contexts.get(env);
   if (!shared) {
     shared = buildContext(env, {});
     contexts.set(env, shared);
   }
+  // The run's signal ends any backoff pause at once (Ctrl-C, a lost lock).
+  if (signal) shared.backoff = { ...shared.backoff, signal };
   return shared;
 }
 
@@ -105,8 +112,8 @@ export function toCutoverError(what: string, error: unknown): CutoverError {
   return new ApiError(text, $metadata?.httpStatusCode, error);
 }
 
-export function createDnsPort(env: Environment, deps?: Route53Deps): DnsPort {
-  const ctx = contextFor(env, deps);
+export function createDnsPort(env: Environment, deps?: Route53Deps, signal?: AbortSignal): DnsPort {
+  const ctx = contextFor(env, deps, signal);
   return {
     readGroup: (name, type) => readGroup(ctx, name, type),
     setWeights: (records, weights, comment) => setWeights(ctx, records, weights, comment),
@@ -114,8 +121,8 @@ export function createDnsPort(env: Environment, deps?: Route53Deps): DnsPort {
   };
 }
 
-export function createHealthChecksPort(env: Environment, deps?: Route53Deps): HealthChecksPort {
-  const ctx = contextFor(env, deps);
+export function createHealthChecksPort(env: Environment, deps?: Route53Deps, signal?: AbortSignal): HealthChecksPort {
+  const ctx = contextFor(env, deps, signal);
   return {
     async healthCheckStatus(id) {
       const out = await call(ctx, 'GetHealthCheckStatus', `health check ${id}`, (c) => c.send(new GetHealthCheckStatusCommand({ HealthCheckId: id })));

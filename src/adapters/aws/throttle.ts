@@ -1,7 +1,9 @@
 // Route 53 limits API calls per ACCOUNT, not per client: a cutover run shares that budget with every
 // controller and pipeline of the company. So every Route 53 call of a run first takes a token from one
-// bucket (well under the account limit), and a throttled call is retried with growing, jittered pauses
-// on top of the SDK's own adaptive retries.
+// bucket (well under the account limit), and a throttled or transiently failed call is retried with
+// growing, jittered pauses. That is the ONE retry policy of each AWS client: the SDK clients are built with
+// maxAttempts 1, so no SDK retries are stacked inside these (which made up to 30 sends per call, with
+// pauses no abort could stop).
 import { systemClock, type Clock } from '../../core/clock.js';
 
 /** A token bucket: `ratePerSecond` tokens a second, at most `burst` saved up. Callers are served in order. */
@@ -54,6 +56,27 @@ export class TokenBucket {
  */
 const RETRYABLE = new Set(['Throttling', 'ThrottlingException', 'PriorRequestNotComplete', 'TooManyRequestsException']);
 
+/** 5xx answers and lost connections: the request may be sent again after a pause. */
+const TRANSIENT_NAMES = new Set(['ServiceUnavailable', 'InternalFailure', 'InternalError', 'RequestTimeout', 'RequestTimeoutException', 'TimeoutError']);
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+
+export function isTransient(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, code, $metadata } = error as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: number } };
+  if (typeof name === 'string' && TRANSIENT_NAMES.has(name)) return true;
+  if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
+  const status = $metadata?.httpStatusCode;
+  return typeof status === 'number' && status >= 500;
+}
+
+/** Milliseconds from an HTTP Retry-After header on the error's raw response, when the server sent one. */
+export function awsRetryAfterMs(error: unknown): number | undefined {
+  const headers = (error as { $response?: { headers?: Record<string, string | undefined> } } | undefined)?.$response?.headers ?? {};
+  const value = headers['retry-after'] ?? headers['Retry-After'];
+  const seconds = value === undefined ? Number.NaN : Number(value);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1_000 : undefined;
+}
+
 export function isThrottled(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { name, Code } = error as { name?: unknown; Code?: unknown };
@@ -82,7 +105,10 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
   return Math.round(window / 2 + (random() * window) / 2);
 }
 
-/** Runs `send`, retrying it after a pause while the API answers with a throttling error. */
+/**
+ * Runs `send`, retrying it after a pause while the API answers with a throttling or transient error. The
+ * pause honours Retry-After; the signal ends it at once.
+ */
 export async function retryThrottled<T>(send: () => Promise<T>, options: BackoffOptions = {}): Promise<T> {
   const clock = options.clock ?? systemClock;
   const attempts = options.attempts ?? DEFAULT_BACKOFF.attempts;
@@ -93,8 +119,8 @@ export async function retryThrottled<T>(send: () => Promise<T>, options: Backoff
     try {
       return await send();
     } catch (error) {
-      if (!isThrottled(error) || attempt >= attempts) throw error;
-      const pause = backoffMs(attempt, baseMs, maxMs, random);
+      if (!(isThrottled(error) || isTransient(error)) || attempt >= attempts) throw error;
+      const pause = Math.max(backoffMs(attempt, baseMs, maxMs, random), awsRetryAfterMs(error) ?? 0);
       options.onRetry?.(error, attempt, pause);
       await clock.sleep(pause, options.signal);
     }

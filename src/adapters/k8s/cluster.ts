@@ -14,7 +14,7 @@ import type { AccessCheck, AccessVerdict, ClusterPort } from '../../core/ports.j
 import type { CronJobRef, CronJobSelector, ObservedCronJob, ObservedJob } from '../../core/types.js';
 import { connectCluster, lazyConnection, makeApiClient, type ClusterConnection } from './client.js';
 import { jobOutcome, toObservedCronJob, toObservedJob } from './convert.js';
-import { toApiError, type Operation } from './errors.js';
+import type { Operation } from './errors.js';
 import { addActivePatch, jobForTick } from './jobs.js';
 import { lastScheduleTimePatch, suspendPatch } from './patches.js';
 import { callOptions, defaultRequestPolicy, listAll, pageParams, read, write, type RequestPolicy } from './request.js';
@@ -113,11 +113,15 @@ export class KubernetesCluster implements ClusterPort {
   async setSuspend(ref: CronJobRef, suspend: boolean): Promise<ObservedCronJob> {
     const { server, batch } = await this.apis();
     const op = this.op(server, 'patch', 'cronjobs', ref);
-    const stored = await write(op, () =>
-      batch.patchNamespacedCronJob(
-        { name: ref.name, namespace: ref.namespace, body: suspendPatch(suspend) },
-        callOptions(this.policy, mergePatch()),
-      ),
+    const stored = await write(
+      op,
+      () =>
+        batch.patchNamespacedCronJob(
+          { name: ref.name, namespace: ref.namespace, body: suspendPatch(suspend) },
+          callOptions(this.policy, mergePatch()),
+        ),
+      this.policy,
+      { applied: () => this.readBackIf(ref, (cronJob) => (cronJob.spec?.suspend ?? false) === suspend) },
     );
     return toObservedCronJob(stored);
   }
@@ -125,11 +129,15 @@ export class KubernetesCluster implements ClusterPort {
   async setLastScheduleTime(ref: CronJobRef, time: string): Promise<ObservedCronJob> {
     const { server, batch } = await this.apis();
     const op = this.op(server, 'patch', 'cronjobs/status', ref);
-    const stored = await write(op, () =>
-      batch.patchNamespacedCronJobStatus(
-        { name: ref.name, namespace: ref.namespace, body: lastScheduleTimePatch(time) },
-        callOptions(this.policy, mergePatch()),
-      ),
+    const stored = await write(
+      op,
+      () =>
+        batch.patchNamespacedCronJobStatus(
+          { name: ref.name, namespace: ref.namespace, body: lastScheduleTimePatch(time) },
+          callOptions(this.policy, mergePatch()),
+        ),
+      this.policy,
+      { applied: () => this.readBackIf(ref, (cronJob) => sameInstant(cronJob.status?.lastScheduleTime, time)) },
     );
     return toObservedCronJob(stored);
   }
@@ -139,23 +147,18 @@ export class KubernetesCluster implements ClusterPort {
     const cronJob = await this.readRaw(ref);
     const body = jobForTick(cronJob, Date.parse(tick));
     const name = body.metadata!.name!;
-    const createOp = this.op(server, 'create', 'jobs', { namespace: ref.namespace, name });
+    const op = this.op(server, 'create', 'jobs', { namespace: ref.namespace, name });
     let created = true;
-    let job = await write(createOp, async () => {
-      try {
-        return await batch.createNamespacedJob({ namespace: ref.namespace, body }, callOptions(this.policy));
-      } catch (error) {
-        // A crashed run made it already, or the controller did: either way that tick has its Job here.
-        if (!(error instanceof ApiException && error.code === 409)) throw error;
-        created = false;
-        return undefined;
-      }
+    // AlreadyExists (409) or an unclear answer is followed by a read: a Job of that name is that tick's Job,
+    // started by a crashed attempt or by the controller; it is never created twice.
+    const job = await write(op, () => batch.createNamespacedJob({ namespace: ref.namespace, body }, callOptions(this.policy)), this.policy, {
+      applied: async () => {
+        const found = await this.readJob(ref.namespace, name);
+        if (found) created = false;
+        return found;
+      },
     });
-    if (job === undefined) {
-      const getOp = this.op(server, 'get', 'jobs', { namespace: ref.namespace, name });
-      job = await read(getOp, this.policy, () => batch.readNamespacedJob({ name, namespace: ref.namespace }, callOptions(this.policy)));
-    }
-    if (created || toObservedJob(job).ownerUid === cronJob.metadata?.uid) await this.listAsActive(ref, cronJob, job);
+    if (toObservedJob(job).ownerUid === cronJob.metadata?.uid) await this.listAsActive(ref, cronJob, job);
     return { job: toObservedJob(job), created };
   }
 
@@ -165,26 +168,54 @@ export class KubernetesCluster implements ClusterPort {
     return read(op, this.policy, () => batch.readNamespacedCronJob({ name: ref.name, namespace: ref.namespace }, callOptions(this.policy)));
   }
 
-  /** Adds the Job to status.active unless finished or listed; re-reads and tries again when the object moved on. */
+  private async readJob(namespace: string, name: string): Promise<V1Job | undefined> {
+    const { server, batch } = await this.apis();
+    const op = this.op(server, 'get', 'jobs', { namespace, name });
+    return read(op, this.policy, async () => {
+      try {
+        return await batch.readNamespacedJob({ name, namespace }, callOptions(this.policy));
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 404) return undefined;
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Adds the Job to status.active unless it finished or is listed. The patch carries the resourceVersion it
+   * was computed from: on a conflict (the controller wrote the status meanwhile) it is read and computed again.
+   */
   private async listAsActive(ref: CronJobRef, first: V1CronJob, job: V1Job): Promise<void> {
     if (jobOutcome(job.status?.conditions) !== undefined) return;
     const { server, batch } = await this.apis();
     const op = this.op(server, 'patch', 'cronjobs/status', ref);
     let cronJob = first;
-    for (let attempt = 1; ; attempt++) {
-      const patch = addActivePatch(cronJob, job);
-      if (patch === undefined) return;
-      try {
-        await batch.patchNamespacedCronJobStatus(
-          { name: ref.name, namespace: ref.namespace, body: patch },
-          callOptions(this.policy, mergePatch()),
-        );
-        return;
-      } catch (error) {
-        if (!(error instanceof ApiException && error.code === 409) || attempt >= 5) throw toApiError(op, error);
-      }
-      cronJob = await this.readRaw(ref);
-    }
+    await write(
+      op,
+      async () => {
+        const patch = addActivePatch(cronJob, job);
+        if (patch === undefined) return cronJob;
+        return batch.patchNamespacedCronJobStatus({ name: ref.name, namespace: ref.namespace, body: patch }, callOptions(this.policy, mergePatch()));
+      },
+      this.policy,
+      {
+        applied: async () => {
+          cronJob = await this.readRaw(ref);
+          return addActivePatch(cronJob, job) === undefined ? cronJob : undefined;
+        },
+      },
+    );
+  }
+
+  /**
+   * After a write whose answer failed or was lost: the CronJob as stored when `applied` holds for it,
+   * undefined when the write did not apply (so it is sent again). A CronJob gone meanwhile is a 404 halt.
+   */
+  private async readBackIf(ref: CronJobRef, applied: (cronJob: V1CronJob) => boolean): Promise<V1CronJob | undefined> {
+    const { server, batch } = await this.apis();
+    const op = this.op(server, 'get', 'cronjobs', ref);
+    const stored = await read(op, this.policy, () => batch.readNamespacedCronJob({ name: ref.name, namespace: ref.namespace }, callOptions(this.policy)));
+    return applied(stored) ? stored : undefined;
   }
 
   async canI(checks: AccessCheck[]): Promise<AccessVerdict[]> {
@@ -204,6 +235,7 @@ export class KubernetesCluster implements ClusterPort {
             },
             callOptions(this.policy),
           ),
+          true,
         );
         const { allowed, reason } = review.status ?? { allowed: false };
         return { allowed, ...(reason ? { reason } : {}) };
@@ -225,10 +257,16 @@ export class KubernetesCluster implements ClusterPort {
   }
 }
 
+/** client-node hands times back as Date (or the server's text): compare the instants. */
+function sameInstant(value: Date | string | undefined, time: string): boolean {
+  if (value === undefined || value === null) return false;
+  return new Date(value).getTime() === new Date(time).getTime();
+}
+
 /**
  * The ClusterPort of one environment cluster. Nothing is read or dialled until the first call, so a plan
  * that never touches a cluster does not need it reachable.
  */
-export function createClusterPort(name: string, config: ClusterConfig, env: Environment, envFile: string): ClusterPort {
-  return new KubernetesCluster(name, lazyConnection(() => connectCluster(name, config, env, envFile)));
+export function createClusterPort(name: string, config: ClusterConfig, env: Environment, envFile: string, options: ClusterOptions = {}): ClusterPort {
+  return new KubernetesCluster(name, lazyConnection(() => connectCluster(name, config, env, envFile)), options);
 }

@@ -11,10 +11,19 @@ import { hostname } from 'node:os';
 import { currentUser } from '../../core/identity.js';
 import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { ApiError, HaltError } from '../../core/errors.js';
-import { DEFAULT_LOCK_TTL_MS, lockRefusal, staleReason } from '../../engine/lock.js';
+import { DEFAULT_LOCK_TTL_MS, lockRefusal, mayTakeOver, processAlive, staleReason } from '../../engine/lock.js';
 import type { LockHolder, LockRequest, RunLock } from '../../engine/lock.js';
 import { isRetryable, type Operation } from './errors.js';
-import { holderIdentity, isHeldBy, leaseDurationSeconds, leaseHolder, newLease, renewedLease, takenOverLease } from './lease-spec.js';
+import {
+  holderIdentity,
+  isHeldBy,
+  leaseDurationSeconds,
+  leaseHolder,
+  newLease,
+  parseHolderIdentity,
+  renewedLease,
+  takenOverLease,
+} from './lease-spec.js';
 import { missingStateNamespace } from './state-objects.js';
 import { callOptions, defaultRequestPolicy, read, write, type RequestPolicy } from './request.js';
 
@@ -36,6 +45,8 @@ export interface LeaseLockOptions {
   /** The random part of the identity; tests fix it. */
   nonce?: string;
   policy?: RequestPolicy;
+  /** Whether a process of this host still runs; tests stand in for a process that died. */
+  isProcessAlive?: (pid: number) => boolean;
 }
 
 /** Rounds of create / read / take over before giving up on a Lease that keeps changing under us. */
@@ -189,6 +200,8 @@ interface Attempt {
   target: LeaseTarget;
   request: LockRequest;
   identity: string;
+  host: string;
+  isAlive: (pid: number) => boolean;
   durationSeconds: number;
   now: () => Date;
   policy: RequestPolicy;
@@ -202,9 +215,11 @@ interface Attempt {
 export async function acquireLeaseLock(target: LeaseTarget, request: LockRequest, options: LeaseLockOptions = {}): Promise<LeaseLock> {
   const now = options.now ?? (() => new Date());
   const policy = options.policy ?? defaultRequestPolicy;
+  const host = options.host ?? hostname();
   const identity = holderIdentity({
-    user: options.user ?? currentUser(),
-    host: options.host ?? hostname(),
+    // The operator the run records names the Lease's holder, so whoever finds it held knows whom to ask.
+    user: options.user ?? request.operator?.replace(`@${host}`, '') ?? currentUser(),
+    host,
     pid: options.pid ?? process.pid,
     ...(options.nonce === undefined ? {} : { nonce: options.nonce }),
   });
@@ -212,6 +227,8 @@ export async function acquireLeaseLock(target: LeaseTarget, request: LockRequest
     target,
     request,
     identity,
+    host,
+    isAlive: options.isProcessAlive ?? processAlive,
     durationSeconds: leaseDurationSeconds(request.ttlMs ?? DEFAULT_LOCK_TTL_MS),
     now,
     policy,
@@ -240,11 +257,17 @@ async function acquireOnce(a: Attempt): Promise<V1Lease | undefined> {
   if (isHeldBy(current, a.identity)) return current;
   const holder = leaseHolder(current);
   if (holder) {
-    // A Lease is freed by expiry alone: its holder may run on another machine, so no pid is checked.
+    // Across hosts a Lease is freed by expiry alone. On this host, a holder whose process is gone is
+    // provably not acting any more: taken over without --steal-lock.
     const stale = staleReason(holder, a.now(), '', () => true);
-    if (!stale || !a.request.steal) throw lockRefusal(holder, stale, a.request.steal);
+    if (!mayTakeOver(stale, holderGoneHere(current, a), a.request.steal)) throw lockRefusal(holder, stale, a.request.steal);
   }
   return takeOver(a, current);
+}
+
+function holderGoneHere(lease: V1Lease, a: Attempt): boolean {
+  const parts = parseHolderIdentity(lease.spec?.holderIdentity ?? '');
+  return parts !== undefined && parts.host === a.host && parts.pid !== process.pid && !a.isAlive(parts.pid);
 }
 
 async function takeOver(a: Attempt, current: V1Lease): Promise<V1Lease | undefined> {

@@ -56,12 +56,13 @@ export function leaseHolder(lease: V1Lease): LockHolder | undefined {
   if (!identity) return undefined;
   const parts = parseHolderIdentity(identity);
   const since = leaseTime(lease.spec?.acquireTime) ?? leaseTime(lease.spec?.renewTime) ?? new Date(0);
-  // No pid here: the identity already names it, and only expiry (never a pid check) frees a Lease.
+  // The pid matters only on the holder's own host, where a gone process frees the Lease at once; across
+  // hosts expiry alone does.
   return {
     holder: identity,
     since: since.toISOString(),
     expiresAt: leaseExpiry(lease).toISOString(),
-    ...(parts ? { host: parts.host } : {}),
+    ...(parts ? { host: parts.host, pid: parts.pid } : {}),
   };
 }
 

@@ -5,7 +5,8 @@ import { loadRunbook } from '../../config/load.js';
 import type { LoadedRunbook } from '../../config/types.js';
 import { HaltError, InputError } from '../../core/errors.js';
 import type { Ports } from '../../core/ports.js';
-import { type ExecuteOptions, executeRun, findRun, type RunRecord, type RunResult } from '../../engine/run.js';
+import { refuseIfLocked } from '../../engine/lock.js';
+import { currentLockHolder, type ExecuteOptions, executeRun, findRun, type RunRecord, type RunResult } from '../../engine/run.js';
 import { stepLabel } from '../../machine/labels.js';
 import type { Plan } from '../../plan/types.js';
 import type { CliContext } from '../context.js';
@@ -23,6 +24,9 @@ export async function execute(options: ExecuteCliOptions, context: CliContext): 
     await executeOnSandbox(options, loaded, context);
     return;
   }
+  // Another live run holds the runbook: say so before planning or printing anything.
+  const holder = await currentLockHolder(loaded);
+  if (holder) refuseIfLocked(holder, options.stealLock === true);
   const existing = await findRun(loaded);
   const resume = existing && existing.status !== 'done' ? existing : undefined;
   if (resume && options.plan !== undefined) {
@@ -30,12 +34,14 @@ export async function execute(options: ExecuteCliOptions, context: CliContext): 
       `run ${resume.runId} of ${loaded.runbook.name} is ${resume.status}: it continues with the plan it started with, so --plan is refused; run \`${invocation('execute', options)}\` without --plan to resume it`,
     );
   }
-  const ports = await connect(loaded);
+  // One controller for the whole command: Ctrl-C during the run also ends a retry pause in any adapter.
+  const controller = new AbortController();
+  const ports = await connect(loaded, controller.signal);
   const plan = resume ? resume.plan : await planToRun(options, loaded, ports, context);
   const direction = `${loaded.runbook.from} → ${loaded.runbook.to}`;
   const intent = resume ? resumeLine(resume, loaded) : `carrying out the plan of ${loaded.runbook.name}: ${direction}`;
   await confirm(options, context, intent);
-  const result = await run(context, {
+  const result = await run(context, controller, {
     loaded,
     plan,
     ports,
@@ -111,14 +117,13 @@ async function confirm(options: ExecuteCliOptions, context: CliContext, intent: 
 
 type RunRequest = Omit<ExecuteOptions, 'reporter' | 'signal'>;
 
-async function run(context: CliContext, request: RunRequest): Promise<RunResult> {
+async function run(context: CliContext, controller: AbortController, request: RunRequest): Promise<RunResult> {
   const { io } = context;
   const reporter = createTerminalReporter({
     out: io.stdout,
     color: context.color(),
     steps: request.loaded.runbook.steps.length,
   });
-  const controller = new AbortController();
   const stopListening = io.onInterrupt((signal) => {
     reporter.warn(`${signal}: stopping at the next safe point (press Ctrl-C again to quit at once)`);
     controller.abort(new HaltError(`stopped by ${signal}`));
