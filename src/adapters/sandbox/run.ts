@@ -2,16 +2,17 @@
 // with the sandbox's ports, virtual clock and in-memory store, then report what every cluster did. The
 // engine and the step executors are those of a real run. Nothing here reaches a real system.
 import type { LoadedRunbook } from '../../config/types.js';
-import type { Clock } from '../../core/clock.js';
-import { executeRun, type RunResult } from '../../engine/run.js';
+import { executeRun, newRunId, type RunResult } from '../../engine/run.js';
+import { seededRandom } from './random.js';
 import type { Observation, Plan } from '../../plan/types.js';
 import type { Reporter } from '../../steps/types.js';
+import type { VirtualClock } from './clock.js';
 import { createSandbox, type Sandbox } from './index.js';
 import { planErrorsOf, planMessages, planner, type Planner } from './planner.js';
 import { renderReport, type RehearsalReport } from './report.js';
 
 /** Builds the reporter once the sandbox exists, so its lines carry virtual time. */
-export type ReporterFactory = (clock: Clock) => Reporter;
+export type ReporterFactory = (clock: VirtualClock) => Reporter;
 
 export interface SandboxRunOptions {
   reporter: Reporter | ReporterFactory;
@@ -79,6 +80,8 @@ function execute(loaded: LoadedRunbook, sandbox: Sandbox, plan: Plan, reporter: 
     store: sandbox.store,
     reporter,
     startedBy: options.startedBy ?? 'sandbox',
+    // Seeded like everything else in the sandbox: the same world gives the same report, run id included.
+    runId: newRunId(loaded.runbook.name, sandbox.clock.now(), seededRandom(sandbox.config.seed)),
     autoApprove: options.autoApprove ?? false,
     ...(options.signal ? { signal: options.signal } : {}),
   });

@@ -4,6 +4,7 @@ import type { CliContext, RunbookOptions } from '../context.js';
 export interface RehearseCliOptions extends RunbookOptions {
   output: 'table' | 'json';
   approve?: boolean;
+  heartbeat?: string;
 }
 
 export function registerRehearse(program: Command, context: CliContext): void {
@@ -14,6 +15,7 @@ export function registerRehearse(program: Command, context: CliContext): void {
     .option('--env <file>', 'environment file (default: the runbook\'s `environment:`)')
     .addOption(new Option('-o, --output <format>', 'report format').choices(['table', 'json']).default('table'))
     .option('--approve', 'rehearse `execute --approve`: approvals answered without a human, where the environment allows it')
+    .option('--heartbeat <interval>', 'without a terminal, a line every interval of simulated time while a wait goes on (none by default)')
     .addHelpText('after', '\nExit codes: 0 the simulated run went through, 1 it would stop (or run a tick twice), 2 invalid input.')
     .action(async (options: RehearseCliOptions) => {
       const { rehearseRunbook } = await import('./action.js');
