@@ -6,10 +6,13 @@ import { HaltError } from '../core/errors.js';
 import type { SandboxRunOutcome, SandboxRunOptions } from '../adapters/sandbox/run.js';
 import type { CliContext } from './context.js';
 import type { VirtualClock } from '../adapters/sandbox/clock.js';
+import { writePage } from './page.js';
 import { createTerminalReporter, type Every, type TerminalReporter } from './reporter.js';
 
 export interface SimulationSettings {
-  output: 'table' | 'json';
+  output: 'table' | 'json' | 'html';
+  /** `--output html FILE`: the report as a page, besides the table on stdout. */
+  page?: string;
   startedBy: string;
   autoApprove: boolean;
   /** `sandbox run`, `rehearsal`: how messages name the run. */
@@ -47,7 +50,7 @@ export async function runSimulation(
         });
         return reporter;
       },
-      output: settings.output,
+      output: settings.output === 'json' ? 'json' : 'table',
       startedBy: settings.startedBy,
       autoApprove: settings.autoApprove,
       signal: controller.signal,
@@ -57,6 +60,10 @@ export async function runSimulation(
     reporter?.close();
   }
   io.stdout.write(outcome.text);
+  if (settings.page !== undefined) {
+    const [{ renderHtmlPage }, { rehearsalPage }] = await Promise.all([import('../report/html.js'), import('../report/rehearsal-page.js')]);
+    await writePage(context, settings.page, renderHtmlPage(rehearsalPage(outcome.report)));
+  }
   verdict(outcome, settings.what);
 }
 

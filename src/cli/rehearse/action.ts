@@ -15,6 +15,7 @@ export async function rehearseRunbook(options: RehearseCliOptions, context: CliC
   refuseUnallowedAutoApprove(options.approve, loaded);
   const settings = {
     output: options.output,
+    ...(options.page !== undefined ? { page: options.page } : {}),
     startedBy: operator(context.io.env),
     autoApprove: options.approve === true,
     what: 'rehearsal',
