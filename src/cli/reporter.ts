@@ -209,7 +209,8 @@ class LiveReporter extends BaseReporter {
   }
 
   private fit(text: string): string {
-    const width = this.options.out.columns ?? 120;
+    // A pseudo-terminal without a size (script, some CI runners) says 0 columns.
+    const width = this.options.out.columns || 120;
     return text.length < width ? text : `${text.slice(0, Math.max(0, width - 2))}…`;
   }
 
