@@ -151,7 +151,7 @@ function localParts(iso: string, zone: string | undefined): LocalParts {
   return { date: `${get('year')}-${get('month')}-${get('day')}`, time: `${get('hour')}:${get('minute')}`, offset };
 }
 
-function localTime(iso: string, zone: string | undefined, withOffset: boolean): string {
+export function localTime(iso: string, zone: string | undefined, withOffset: boolean): string {
   const p = localParts(iso, zone);
   return `${p.date} ${p.time}${withOffset ? p.offset : ''}`;
 }
@@ -232,7 +232,7 @@ const SEVERITIES: { severity: Severity; title: string; mark: string; color: keyo
   { severity: 'info', title: 'Notes', mark: '·', color: 'dim' },
 ];
 
-function allMessages(plan: Plan): PlanMessage[] {
+export function allMessages(plan: Plan): PlanMessage[] {
   return [...plan.messages, ...plan.cronJobs.flatMap((e) => e.messages)];
 }
 

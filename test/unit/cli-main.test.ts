@@ -118,7 +118,7 @@ describe('global flags', () => {
     const c = capture();
 
     expect(await cli(['plan', '-f', join(dir, 'rb.yaml'), '--output', 'yaml'], c)).toBe(2);
-    expect(c.err()).toContain("argument 'yaml' is invalid. Allowed choices are table, json.");
+    expect(c.err()).toContain("argument 'yaml' is invalid. Allowed choices are table, json, markdown.");
   });
 });
 
