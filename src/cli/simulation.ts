@@ -17,6 +17,8 @@ export interface SimulationSettings {
   autoApprove: boolean;
   /** `sandbox run`, `rehearsal`: how messages name the run. */
   what: string;
+  /** Two runs one after the other (a sandbox rollback): "step 3", not "step 3/9" of a count that changes. */
+  severalRuns?: boolean;
   /** Heartbeat period in virtual time; none unless asked for (`--heartbeat`). */
   heartbeatMs?: number;
 }
@@ -42,7 +44,7 @@ export async function runSimulation(
         reporter = createTerminalReporter({
           out,
           color: context.color(),
-          steps: loaded.runbook.steps.length,
+          ...(settings.severalRuns ? {} : { steps: loaded.runbook.steps.length }),
           now: () => clock.now(),
           // The heartbeat of a simulated run beats in its virtual time: the lines a real run's log would have.
           heartbeatMs: settings.heartbeatMs ?? 0,

@@ -61,6 +61,19 @@ describe('the sandbox suggests only what it accepts', () => {
   });
 });
 
+describe('rollback on a sandbox environment', () => {
+  it('rehearses the run and then its rollback on the same simulated world, and reports both', async () => {
+    const { code, out, err } = await cli('rollback', '-f', 'workflows/example.yaml');
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toMatch(/run example-blue-to-green-\S+ done; rolling it back/);
+    expect(out).toMatch(/step 1: restore the weights before the run\n.*weights restored \(change \S+\): api\.example\.com\. A blue=100 canary=0 green=0/);
+    expect(out).toMatch(/^Run: done, then rolled back: done in /m);
+    for (const cj of ['billing/db-copy', 'billing/invoice-mailer', 'billing/ledger-sync']) expect(out).toMatch(new RegExp(`${cj}  "[^"]+"  \\(enabled at the end on blue\\)`));
+    expect(out).toContain('Double runs: 0');
+  });
+});
+
 describe('--approve', () => {
   it('is refused up front, exit 2, by rehearse exactly as by execute, where the environment does not allow it', async () => {
     const env = parse(await readFile('config/sandbox.yaml', 'utf8')) as Record<string, unknown>;

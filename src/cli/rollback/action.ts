@@ -13,12 +13,16 @@ import { paint } from '../io.js';
 import { operator } from '../operator.js';
 import { connect, freshPlan, planErrors, renderPlanText } from '../planning.js';
 import { createTerminalReporter, DEFAULT_HEARTBEAT_MS, heartbeatOption } from '../reporter.js';
+import { runSimulation } from '../simulation.js';
 import type { RollbackCliOptions } from './command.js';
 
 export async function rollback(options: RollbackCliOptions, context: CliContext): Promise<void> {
   const heartbeatMs = heartbeatOption(options.heartbeat) ?? DEFAULT_HEARTBEAT_MS;
   const loaded = await loadRunbook(options.file, options.env !== undefined ? { environment: options.env } : {});
-  if (loaded.environment.sandbox !== undefined) throw new InputError(`${loaded.environmentFile}: rollback does not run on a sandbox environment`);
+  if (loaded.environment.sandbox !== undefined) {
+    await rollbackOnSandbox(options, loaded, context);
+    return;
+  }
   const steal = options.stealLock === true;
   const undoneLock = await openStateStore(loaded).lock({ steal });
   try {
@@ -39,6 +43,21 @@ export async function rollback(options: RollbackCliOptions, context: CliContext)
   } finally {
     await undoneLock.release();
   }
+}
+
+/** A sandbox keeps no run to undo: the run and its rollback are simulated one after the other. */
+async function rollbackOnSandbox(options: RollbackCliOptions, loaded: LoadedRunbook, context: CliContext): Promise<void> {
+  const { runSandboxRollback } = await import('../../adapters/sandbox/run.js');
+  const heartbeatMs = heartbeatOption(options.heartbeat);
+  const settings = {
+    output: 'table' as const,
+    startedBy: operator(context.io.env),
+    autoApprove: false,
+    what: 'sandbox rollback',
+    severalRuns: true,
+    ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
+  };
+  await runSimulation(loaded, context, settings, (run) => runSandboxRollback(loaded, run));
 }
 
 async function planRollback(reversed: LoadedRunbook, ports: Awaited<ReturnType<typeof connect>>, context: CliContext): Promise<Plan> {
