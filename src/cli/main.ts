@@ -3,6 +3,7 @@
 // usage error), 3 locked by another run (LockedError). Commands are registered here but load their heavy modules (zod, the AWS SDK,
 // client-node, xstate) only when they run, so `cutover --help` starts fast.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ApiError, CutoverError, EXIT_HALTED, EXIT_INVALID, EXIT_OK, HaltError, InputError, LockedError } from '../core/errors.js';
 import type { CliContext } from './context.js';
@@ -50,7 +51,7 @@ function buildProgram(context: CliContext): Command {
     })
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 halted or failed, 2 invalid input (nothing was changed), 3 locked by another run.\nDocumentation: docs/cli.md',
+      `\nExit codes: 0 ok, 1 halted or failed, 2 invalid input (nothing was changed), 3 locked by another run.\nDocumentation: ${shippedDoc('cli.md')}`,
     );
   registerValidate(program, context);
   registerPlan(program, context);
@@ -60,6 +61,12 @@ function buildProgram(context: CliContext): Command {
   registerStatus(program, context);
   registerGraph(program, context);
   return program;
+}
+
+/** Where a page of docs/ is on this machine: the npm package ships docs/ (package.json "files"). */
+function shippedDoc(page: string): string {
+  // Like package.json, docs/ is two folders above src/cli/main.ts and dist/cli/main.js.
+  return fileURLToPath(new URL(`../../docs/${page}`, import.meta.url));
 }
 
 function packageVersion(): string {

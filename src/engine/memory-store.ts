@@ -51,6 +51,10 @@ export class MemoryStateStore implements StateStore {
     return this.holder;
   }
 
+  async archivedRuns(): Promise<PersistedRun[]> {
+    return [...this.archived.values()].flatMap((a) => (a.run ? [a.run] : []));
+  }
+
   async archive(runId: string): Promise<void> {
     this.archived.set(runId, { ...(this.run ? { run: this.run } : {}), journal: this.journal });
     this.run = undefined;

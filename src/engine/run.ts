@@ -48,6 +48,8 @@ export interface ExecuteOptions {
   resume?: RunRecord;
   /** Defaults to the store the environment names. */
   store?: StateStore;
+  /** The id of a new run; `newRunId` by default (a sandbox passes one from its seed, so its report is reproducible). */
+  runId?: string;
   /** Defaults to the executors of src/steps; tests pass their own. */
   executors?: StepExecutors;
 }
@@ -91,10 +93,11 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   }
 }
 
-/** `<runbook>-<yyyymmddThhmmss>-<4 hex>`, UTC. */
-export function newRunId(runbook: string, now: Date): string {
+/** `<runbook>-<yyyymmddThhmmss>-<4 hex>`, UTC; the hex from `random` when given (a number in [0, 1)). */
+export function newRunId(runbook: string, now: Date, random?: () => number): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').slice(0, 15);
-  return `${runbook}-${stamp}-${randomBytes(2).toString('hex')}`;
+  const hex = random ? Math.floor(random() * 0x10000).toString(16).padStart(4, '0') : randomBytes(2).toString('hex');
+  return `${runbook}-${stamp}-${hex}`;
 }
 
 interface OpenedRun {
@@ -126,7 +129,7 @@ function newHeader(options: ExecuteOptions): RunHeader {
   const now = (options.clock ?? systemClock).now();
   return {
     version: RUN_VERSION,
-    runId: newRunId(runbook.name, now),
+    runId: options.runId ?? newRunId(runbook.name, now),
     runbook: runbook.name,
     startedAt: now.toISOString(),
     startedBy: options.startedBy,

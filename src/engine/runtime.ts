@@ -10,7 +10,7 @@ import { startDriftGuard } from './drift.js';
 import { rollbackTraffic } from '../steps/shift-traffic.js';
 import type { StepExecutors } from '../steps/index.js';
 import type { JsonValue, RunContext, StepRuntime } from '../steps/types.js';
-import type { Notices } from './notify.js';
+import { stepSummary, type Notices } from './notify.js';
 
 /** What a step actor needs of the root actor. */
 interface RunRef {
@@ -83,7 +83,7 @@ async function runStep(deps: StepActorDeps, input: StepInput, root: RunRef, sign
   try {
     const running = executorFor(deps.executors, input.step)(createStepRuntime(deps, input, root, guard?.signal ?? signal));
     const output = guard ? await guard.watch(running) : await running;
-    await deps.notices.stepFinished(input.index, input.label, 'done');
+    await deps.notices.stepFinished(input.index, input.label, 'done', stepSummary(output));
     return output;
   } catch (error) {
     if (!signal.aborted) await deps.notices.stepFinished(input.index, input.label, 'failed', describeFailure(error));

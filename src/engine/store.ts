@@ -10,7 +10,7 @@
 // path there; without a `state` section it is `.cutover` beside the environment file.
 // With `state.kubernetes`, the same run lives in ConfigMaps and a Lease of that namespace on that cluster
 // (src/adapters/k8s/state-store.ts).
-import { mkdir, open, rename } from 'node:fs/promises';
+import { mkdir, open, readdir, rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 // Pure naming only (no client): the Kubernetes store module itself is imported when first used.
 import { stateLocation } from '../adapters/k8s/state-objects.js';
@@ -65,6 +65,8 @@ export interface StateStore {
   lockHolder(): Promise<LockHolder | undefined>;
   /** Moves the current run (snapshot and journal) aside, so a new run starts with a clean journal. */
   archive(runId: string): Promise<void>;
+  /** The runs moved aside, for `status`; a store that cannot list them leaves this out. */
+  archivedRuns?(): Promise<PersistedRun[]>;
 }
 
 export function localStateDir(loaded: LoadedRunbook): string {
@@ -189,6 +191,21 @@ export class LocalStateStore implements StateStore {
 
   lockHolder(): Promise<LockHolder | undefined> {
     return readFileLock(this.lockFile);
+  }
+
+  async archivedRuns(): Promise<PersistedRun[]> {
+    const folder = join(this.location, 'runs');
+    const ids = await readdir(folder).catch((error: unknown) => {
+      if (errno(error) === 'ENOENT') return [] as string[];
+      throw error;
+    });
+    const runs: PersistedRun[] = [];
+    for (const id of ids.sort()) {
+      const file = join(folder, id, 'snapshot.json');
+      const text = await readIfExists(file);
+      if (text !== undefined) runs.push(parseRun(text, file));
+    }
+    return runs;
   }
 
   async archive(runId: string): Promise<void> {

@@ -89,7 +89,8 @@ function cronJobRow(entry: CronJobPlanEntry): Row {
   const zone = entry.timeZone;
   const times = [entry.source.lastScheduleTime, ...entry.nextTicks].filter((t): t is string => t !== undefined);
   const withOffset = new Set(times.map((t) => localParts(t, zone).offset)).size > 1;
-  const last = entry.source.lastScheduleTime ? localTime(entry.source.lastScheduleTime, zone, withOffset) : 'never';
+  // Both columns name their zone: LAST RUN and NEXT TICKS are read in the CronJob's zone (UTC without one).
+  const last = entry.source.lastScheduleTime ? `${localTime(entry.source.lastScheduleTime, zone, withOffset)} ${zone ?? 'UTC'}` : 'never';
   const next = entry.nextTicks.length > 0 ? `${tickList(entry.nextTicks, zone, withOffset)} ${zone ?? 'UTC'}` : '-';
   return {
     cells: [marker, refKey(entry.ref), ACTION_TEXT[entry.action], sideState(entry.source), sideState(entry.target), last, next, running(entry.source)],
@@ -150,7 +151,7 @@ function localParts(iso: string, zone: string | undefined): LocalParts {
   return { date: `${get('year')}-${get('month')}-${get('day')}`, time: `${get('hour')}:${get('minute')}`, offset };
 }
 
-function localTime(iso: string, zone: string | undefined, withOffset: boolean): string {
+export function localTime(iso: string, zone: string | undefined, withOffset: boolean): string {
   const p = localParts(iso, zone);
   return `${p.date} ${p.time}${withOffset ? p.offset : ''}`;
 }
@@ -231,7 +232,7 @@ const SEVERITIES: { severity: Severity; title: string; mark: string; color: keyo
   { severity: 'info', title: 'Notes', mark: '·', color: 'dim' },
 ];
 
-function allMessages(plan: Plan): PlanMessage[] {
+export function allMessages(plan: Plan): PlanMessage[] {
   return [...plan.messages, ...plan.cronJobs.flatMap((e) => e.messages)];
 }
 

@@ -91,6 +91,7 @@ class TrafficState {
       const result = planShift(records, group, from, to, step.percent);
       if (result.rounding) this.messages.push({ severity: 'warning', code: 'weight-rounding', message: result.rounding, subject: label });
       for (const note of result.notes) this.messages.push({ severity: 'info', code: 'weight-note', message: note, subject: label });
+      for (const warning of result.warnings) this.messages.push({ severity: 'warning', code: 'weight-share-lost', message: warning, subject: label });
       this.groups.set(key, applyWeights(records, result.weights));
       return { name: group.name, type: group.type, before: result.before, after: result.after };
     } catch (error) {

@@ -47,6 +47,8 @@ export interface ShiftResult {
   rounding?: string;
   /** Other things the operator should see in the plan (a canary whose share changes with the new total). */
   notes: string[];
+  /** What the operator must not miss: another record of the group losing all the traffic it had. */
+  warnings: string[];
 }
 
 /**
@@ -86,11 +88,23 @@ export function planShift(
     after: effectiveShares(afterRecords),
     achievedPercent,
     notes: [],
+    warnings: [],
   };
   if (!sameShare(targetWeight, total, percent)) {
     result.rounding =
       `${where}: ${percent}% cannot be written exactly with weights 0..${MAX_WEIGHT}; ` +
       `${to} gets ${achievedPercent}% of the ${from}+${to} traffic (weights ${total - targetWeight}/${targetWeight})`;
+  }
+  for (const other of others) {
+    const before = result.before.find((s) => s.setIdentifier === other.setIdentifier)?.percent ?? 0;
+    const after = result.after.find((s) => s.setIdentifier === other.setIdentifier)?.percent ?? 0;
+    if (before > 0 && after === 0) {
+      // An all-zero group is split equally: its records at weight 0 get traffic until a shift writes any weight.
+      result.warnings.push(
+        `${where}: ${other.setIdentifier} loses all its traffic (${before}% → 0%): its weight stays ${other.weight}, but ` +
+          `${from}=${total - targetWeight}/${to}=${targetWeight} leaves it nothing${currentPair === 0 && others.every((r) => r.weight === 0) ? ' (until now every weight of the group was 0, which Route 53 answers as an equal split)' : ''}`,
+      );
+    }
   }
   if (others.some((r) => r.weight > 0) && total !== currentPair) {
     result.notes.push(

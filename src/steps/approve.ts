@@ -35,14 +35,17 @@ async function decide(rt: Rt, attempt: number): Promise<Decision> {
   if (rt.run.autoApprove) return answerNonInteractively(rt, deadline);
   const port = portFor(rt);
   const request = buildRequest(rt, deadline, attempt);
-  rt.run.reporter.waiting(`${rt.label} (${request.required} of ${request.approvers.join(', ')})`, deadline);
+  const awaited = `${rt.label} (${request.required} of ${request.approvers.join(', ')})`;
+  rt.run.reporter.waiting(awaited, deadline);
   await rt.run.journal.append({
     type: 'wait',
     step: rt.index,
     message: `waiting for approval via ${rt.step.via} until ${deadline.toISOString()}`,
     data: { via: rt.step.via, approvers: request.approvers, required: request.required, deadline: deadline.toISOString(), attempt },
   });
-  return port.requestApproval(request, rt.signal);
+  const decision = await port.requestApproval(request, rt.signal);
+  rt.run.reporter.waitOver?.(awaited, decision.outcome);
+  return decision;
 }
 
 function portFor(rt: Rt): ApprovalPort {

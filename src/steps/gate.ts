@@ -23,8 +23,10 @@ export const gate: StepExecutor<GateStep> = async (rt) => {
   // A crash-resume keeps the deadline; a resume after the gate halted gets a fresh one (a new attempt).
   const attempt = typeof rt.progress.data.haltedAttempts === 'number' ? rt.progress.data.haltedAttempts + 1 : 1;
   const until = await rt.deadline(attempt === 1 ? 'gate' : `gate-${attempt}`, rt.step.timeoutMs);
-  rt.run.reporter.waiting(rt.step.name ? `${gateTitle(rt.label)} (${rt.step.gate.type})` : gateTitle(rt.label), until);
+  const awaited = rt.step.name ? `${gateTitle(rt.label)} (${rt.step.gate.type})` : gateTitle(rt.label);
+  rt.run.reporter.waiting(awaited, until);
   const { verdict, looks } = await lookUntilDecided(rt, check, until);
+  rt.run.reporter.waitOver?.(awaited, `${verdict.status} after ${looks} look(s)`);
   const record: Record<string, JsonValue> = { gate: rt.step.gate.type, status: verdict.status, summary: verdict.summary, looks, evidence: verdict.evidence };
   await rt.run.journal.append({ type: 'gate', step: rt.index, message: `${gateTitle(rt.label)}: ${verdict.status}: ${verdict.summary}`, data: record });
   if (verdict.status === 'pass') {

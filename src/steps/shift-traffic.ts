@@ -218,11 +218,13 @@ export async function waitInSync(rt: WaitRuntime, dns: DnsPort, changeId: string
   const { clock, reporter, journal } = rt.run;
   const halts = typeof rt.progress?.data.insyncHalts === 'number' ? rt.progress.data.insyncHalts : 0;
   const until = await rt.deadline(halts === 0 ? deadlineName : `${deadlineName}-${halts + 1}`, INSYNC_TIMEOUT_MS);
-  reporter.waiting(`Route 53 change ${changeId} to be INSYNC`, until);
+  const awaited = `Route 53 change ${changeId} to be INSYNC`;
+  reporter.waiting(awaited, until);
   for (let attempt = 1; ; attempt++) {
     const change = await dns.getChange(changeId);
     if (change.status === 'INSYNC') {
       const insyncAt = clock.now().toISOString();
+      reporter.waitOver?.(awaited, `INSYNC after ${attempt} poll(s)`);
       await rt.update?.({ insyncAt });
       await journal.append({ type: 'wait', ...stepOf(rt), message: `change ${changeId} INSYNC`, data: { changeId, submittedAt: change.submittedAt, insyncAt, polls: attempt } });
       return insyncAt;
@@ -255,16 +257,20 @@ async function waitForResolvers(rt: StepRuntime<ShiftTrafficStep>, groups: Group
   const ttlMs = resolverCacheMs(groups, shift);
   if (ttlMs === 0) return;
   const until = await rt.deadline('dns-ttl', ttlMs);
-  rt.run.reporter.waiting(`resolver caches to expire (TTL ${formatDuration(ttlMs)})`, until);
+  const awaited = `resolver caches to expire (TTL ${formatDuration(ttlMs)})`;
+  rt.run.reporter.waiting(awaited, until);
   await sleepUntil(rt.run.clock, until, rt.signal);
+  rt.run.reporter.waitOver?.(awaited, 'TTL passed');
   await rt.run.journal.append({ type: 'wait', step: rt.index, message: `TTL ${formatDuration(ttlMs)} waited`, data: { until: until.toISOString() } });
 }
 
 async function soak(rt: StepRuntime<ShiftTrafficStep>): Promise<void> {
   if (rt.step.soakMs <= 0) return;
   const until = await rt.deadline('soak', rt.step.soakMs);
-  rt.run.reporter.waiting(`soak at ${rt.step.percent}% (${formatDuration(rt.step.soakMs)})`, until);
+  const awaited = `soak at ${rt.step.percent}% (${formatDuration(rt.step.soakMs)})`;
+  rt.run.reporter.waiting(awaited, until);
   await sleepUntil(rt.run.clock, until, rt.signal);
+  rt.run.reporter.waitOver?.(awaited, 'soak done');
   await rt.run.journal.append({ type: 'wait', step: rt.index, message: `soak ${formatDuration(rt.step.soakMs)} done`, data: { until: until.toISOString() } });
 }
 

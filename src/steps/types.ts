@@ -53,6 +53,11 @@ export interface Reporter {
   warn(message: string): void;
   /** Something is awaited until `until`. */
   waiting(what: string, until: Date): void;
+  /**
+   * The wait `what` is over, and how (`INSYNC`, `passed: ...`, `soak done`). Optional: a wait nobody ends
+   * is taken as over at the next step, or when a line about the same subject (`ns/name:`) comes.
+   */
+  waitOver?(what: string, how: string): void;
 }
 
 export interface RunContext {

@@ -2,23 +2,8 @@
 // once. It never starts the lab itself (scripts/test.sh does that for `npm test`), so a missing lab fails
 // in seconds, not in timeouts. The build happens here, before any test file runs, because files run side by
 // side: a build inside one file would rewrite dist/ under another file's running `cutover` processes.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { buildCli } from './build-cli.js';
 import { labClusterNames, labReadyz, motoResponds } from './lab-env.js';
-
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-
-/** The e2e tests exercise the shipped binary (`node bin/cutover.js`): compile the current sources. */
-async function buildCli(): Promise<void> {
-  const tsc = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
-  try {
-    await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: repoRoot, timeout: 300_000 });
-  } catch (err) {
-    const out = (err as { stdout?: string }).stdout ?? '';
-    throw new Error(`building the CLI for the e2e suite failed:\n${out}`);
-  }
-}
 
 export default async function checkLabIsUp(): Promise<void> {
   const problems: string[] = [];

@@ -6,7 +6,9 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { ApiError, HaltError, InputError } from '../../src/core/errors.js';
 import { type CliIo, main } from '../../src/cli/main.js';
 import { loadRunbook } from '../../src/config/load.js';
-import { openStateStore, RUN_VERSION } from '../../src/engine/store.js';
+import { openStateStore, RUN_VERSION, type StateStore } from '../../src/engine/store.js';
+import { reverseRunbook } from '../../src/engine/rollback.js';
+import type { StepKind } from '../../src/config/types.js';
 import type { Plan } from '../../src/plan/types.js';
 
 const ENVIRONMENT = `apiVersion: cutover.dev/v1
@@ -117,7 +119,7 @@ describe('global flags', () => {
     const c = capture();
 
     expect(await cli(['plan', '-f', join(dir, 'rb.yaml'), '--output', 'yaml'], c)).toBe(2);
-    expect(c.err()).toContain("argument 'yaml' is invalid. Allowed choices are table, json.");
+    expect(c.err()).toContain("argument 'yaml' is invalid. Allowed choices are table, json, markdown.");
   });
 });
 
@@ -292,13 +294,71 @@ describe('status', () => {
 
     expect(await cli(['status', '-f', join(dir, 'rb.yaml'), '--output', 'json'], c)).toBe(0);
     const view = JSON.parse(c.out());
-    expect(Object.keys(view)).toEqual(['version', 'runbook', 'run', 'approvals', 'journal']);
+    expect(Object.keys(view)).toEqual(['version', 'runbook', 'run', 'runs', 'approvals', 'journal']);
+    expect(view.runs).toEqual([
+      { runId: 'billing-move-20260115T095730-ab12', kind: 'execute', status: 'halted', startedAt: '2026-01-15T09:57:30.000Z', startedBy: 'alice@ops', message: 'approval rejected by U2: not tonight' },
+    ]);
     expect(view.run).toMatchObject({ runId: 'billing-move-20260115T095730-ab12', status: 'halted', current: 2 });
     expect(view.run.steps[1].cronjobs).toEqual([
       { cronjob: 'billing/invoice-mailer', phase: 'verified', details: { drain: 'waited', baseline: '2026-01-15T09:55:00Z' } },
       { cronjob: 'billing/ledger-sync', phase: 'pending', details: {} },
     ]);
     expect(view.journal).toHaveLength(3);
+  });
+
+  test('after a rollback, shows the rollback in detail and every run, rollbacks included, newest first (issue 18)', async () => {
+    const loaded = await loadRunbook(join(dir, 'rb.yaml'));
+    // An earlier run, archived when the next one started; then the run that finished; then its rollback.
+    await recordDoneRun(openStateStore(loaded), 'billing-move-20260114T080000-0001', '2026-01-14T08:00:00.000Z', ['preflight', 'moveCronJobs', 'approve']);
+    await openStateStore(loaded).archive('billing-move-20260114T080000-0001');
+    await recordDoneRun(openStateStore(loaded), 'billing-move-20260115T095730-ab12', '2026-01-15T09:57:30.000Z', ['preflight', 'moveCronJobs', 'approve']);
+    const rollback = reverseRunbook(loaded, false);
+    await recordDoneRun(openStateStore(rollback), 'billing-move-rollback-20260115T110000-cd34', '2026-01-15T11:00:00.000Z', ['preflight', 'moveCronJobs']);
+    const c = capture();
+
+    expect(await cli(['status', '-f', join(dir, 'rb.yaml')], c)).toBe(0);
+    const out = c.out();
+    expect(out.split('\n')[0]).toBe('run billing-move-rollback-20260115T110000-cd34: done');
+    expect(out).toContain('runs (newest first)');
+    const listed = out.split('runs (newest first)\n')[1]!.split('\n').filter((l) => l.startsWith('  billing-move'));
+    expect(listed.map((l) => l.trim().split(/\s+/).slice(0, 3))).toEqual([
+      ['billing-move-rollback-20260115T110000-cd34', 'rollback', 'done'],
+      ['billing-move-20260115T095730-ab12', 'execute', 'done'],
+      ['billing-move-20260114T080000-0001', 'execute', 'done'],
+    ]);
+
+    const json = capture();
+    expect(await cli(['status', '-f', join(dir, 'rb.yaml'), '-o', 'json'], json)).toBe(0);
+    const view = JSON.parse(json.out());
+    expect(view.run.runId).toBe('billing-move-rollback-20260115T110000-cd34');
+    expect(view.run.steps.map((s: { label: string }) => s.label)).toEqual(['preflight', 'move CronJobs']);
+    expect(view.runs.map((r: { runId: string }) => r.runId)).toEqual(listed.map((l) => l.trim().split(/\s+/)[0]));
+  });
+
+  test('--output html FILE writes the page of the newest run besides the table', async () => {
+    await recordRun();
+    const c = capture();
+    const page = join(dir, 'status.html');
+
+    expect(await cli(['status', '-f', join(dir, 'rb.yaml'), '--output', 'html', page], c)).toBe(0);
+    expect(c.out()).toContain('run billing-move-20260115T095730-ab12: halted');
+    expect(c.err()).toBe(`page written to ${page}\n`);
+    const html = await readFile(page, 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('Run billing-move-20260115T095730-ab12: halted');
+    expect(html).toContain('<svg class="timeline"');
+    expect(html).toContain('class="marker approval failed"');
+
+    const missing = capture();
+    expect(await cli(['status', '-f', join(dir, 'rb.yaml'), '--output', 'html'], missing)).toBe(2);
+    expect(missing.err()).toContain('--output html: name the page to write');
+  });
+
+  test('on a sandbox environment says runs are never recorded there, and what to run instead', async () => {
+    const c = capture();
+    expect(await cli(['status', '-f', 'workflows/example.yaml'], c)).toBe(0);
+    expect(c.out()).toContain('is a sandbox environment: its runs are simulated in memory and never recorded');
+    expect(c.out()).toContain('`cutover execute -f workflows/example.yaml` prints the whole report of a simulated run');
   });
 
   test('--journal must be a whole number', async () => {
@@ -308,6 +368,30 @@ describe('status', () => {
     expect(c.err()).toContain('--journal: expected a whole number of entries, found "many"');
   });
 });
+
+/** A finished run of `steps`, as the engine saves it. */
+async function recordDoneRun(store: StateStore, runId: string, startedAt: string, steps: StepKind[]): Promise<void> {
+  await store.save({
+    version: RUN_VERSION,
+    runId,
+    runbook: runId.replace(/-\d{8}T.*$/, ''),
+    startedAt,
+    startedBy: 'alice@ops',
+    stepKinds: steps,
+    status: 'done',
+    plan: {} as Plan,
+    snapshot: {
+      status: 'done',
+      value: 'done',
+      context: {
+        runbook: 'billing-move',
+        current: steps.length,
+        progress: steps.map(() => ({ status: 'done' as const, startedAt, finishedAt: startedAt, deadlines: {}, data: {} })),
+      } as never,
+    },
+  });
+  await store.appendJournal({ at: startedAt, type: 'run', message: `run ${runId} started by alice@ops` });
+}
 
 /** Writes a halted run through the engine's own state store, as `execute` would have left it. */
 async function recordRun(): Promise<void> {

@@ -78,6 +78,17 @@ describe('planShift', () => {
     expect(result.achievedPercent).toBe(12.5);
   });
 
+  it('warns when another record loses all its traffic: a 0/0/0 group moving to 10% leaves the canary nothing (issue 18)', () => {
+    const result = planShift([rec('blue-id', 0), rec('green-id', 0), rec('canary', 0)], group, 'blue', 'green', 10);
+    expect(percentOf(result.before, 'canary')).toBeCloseTo(33.33, 1);
+    expect(percentOf(result.after, 'canary')).toBe(0);
+    expect(result.warnings).toEqual([
+      expect.stringMatching(/^DNS record api\.example\.com\. A: canary loses all its traffic \(33\.33% → 0%\): its weight stays 0, but blue=90\/green=10 leaves it nothing \(until now every weight of the group was 0/),
+    ]);
+    // A canary with a weight of its own keeps a share: no warning.
+    expect(planShift([rec('blue-id', 100), rec('green-id', 0), rec('canary', 10)], group, 'blue', 'green', 10).warnings).toEqual([]);
+  });
+
   it('never gives the pair a zero total, so the group cannot go all-zero', () => {
     const result = planShift([rec('blue-id', 0), rec('green-id', 0)], group, 'blue', 'green', 0);
     expect(result.weights['blue-id']).toBeGreaterThan(0);

@@ -1,5 +1,6 @@
 // The run's thread in the Slack channel: one parent message per run (updated with the outcome), a reply per
-// step start and finish. A resumed run finds its parent again through what `runStarted` remembered.
+// finished step with what it did, so the channel follows the cutover as it happens without a line for every
+// start. A resumed run finds its parent again through what `runStarted` remembered.
 import type { RunNotice, RunNotifier } from '../../core/ports.js';
 import { operatorSlackId } from './approvers.js';
 import { type RunHeadline, runMessage, stepLine } from './blocks.js';
@@ -44,9 +45,8 @@ export class SlackRunNotifier implements RunNotifier {
     await remember({ [RUN_CHANNEL]: this.channel, [RUN_TS]: posted.ts, ...(this.operator ? { [RUN_OPERATOR]: this.operator } : {}) });
   }
 
-  stepStarted(index: number, label: string): Promise<void> {
-    return this.reply(stepLine(index, label, 'started'));
-  }
+  /** A step's start is not posted: the previous step's line says the run went on, and an approval posts its own message. */
+  async stepStarted(_index: number, _label: string): Promise<void> {}
 
   stepFinished(index: number, label: string, outcome: 'done' | 'failed', detail?: string): Promise<void> {
     return this.reply(stepLine(index, label, outcome, detail));

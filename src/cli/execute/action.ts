@@ -11,17 +11,19 @@ import { stepLabel } from '../../machine/labels.js';
 import type { Plan } from '../../plan/types.js';
 import type { CliContext } from '../context.js';
 import { paint } from '../io.js';
+import { refuseUnallowedAutoApprove } from '../approve-option.js';
 import { connect, freshPlan, planErrors, renderPlanText, staleness } from '../planning.js';
 import { operator } from '../operator.js';
-import { createTerminalReporter } from '../reporter.js';
+import { createTerminalReporter, DEFAULT_HEARTBEAT_MS, heartbeatOption } from '../reporter.js';
 import { runSimulation } from '../simulation.js';
 import type { ExecuteCliOptions } from './command.js';
 
 export async function execute(options: ExecuteCliOptions, context: CliContext): Promise<void> {
+  const heartbeatMs = heartbeatOption(options.heartbeat);
   const loaded = await loadRunbook(options.file, options.env !== undefined ? { environment: options.env } : {});
-  refuseUnallowedAutoApprove(options, loaded);
+  refuseUnallowedAutoApprove(options.approve, loaded);
   if (loaded.environment.sandbox !== undefined) {
-    await executeOnSandbox(options, loaded, context);
+    await executeOnSandbox(options, loaded, context, heartbeatMs);
     return;
   }
   // Another live run holds the runbook: say so before planning or printing anything.
@@ -41,7 +43,7 @@ export async function execute(options: ExecuteCliOptions, context: CliContext): 
   const direction = `${loaded.runbook.from} → ${loaded.runbook.to}`;
   const intent = resume ? resumeLine(resume, loaded) : `carrying out the plan of ${loaded.runbook.name}: ${direction}`;
   await confirm(options, context, intent);
-  const result = await run(context, controller, {
+  const result = await run(context, controller, heartbeatMs ?? DEFAULT_HEARTBEAT_MS, {
     loaded,
     plan,
     ports,
@@ -54,20 +56,19 @@ export async function execute(options: ExecuteCliOptions, context: CliContext): 
 }
 
 /** A sandbox environment simulates everything and keeps its run in memory: nothing to confirm or resume. */
-async function executeOnSandbox(options: ExecuteCliOptions, loaded: LoadedRunbook, context: CliContext): Promise<void> {
+async function executeOnSandbox(options: ExecuteCliOptions, loaded: LoadedRunbook, context: CliContext, heartbeatMs: number | undefined): Promise<void> {
   if (options.plan !== undefined) {
     throw new InputError(`--plan: a sandbox run plans from its own simulated start; run \`${invocation('execute', options)}\` without --plan`);
   }
   const { runSandbox } = await import('../../adapters/sandbox/run.js');
-  const settings = { output: 'table' as const, startedBy: operator(context.io.env), autoApprove: options.approve === true, what: 'sandbox run' };
+  const settings = {
+    output: 'table' as const,
+    startedBy: operator(context.io.env),
+    autoApprove: options.approve === true,
+    what: 'sandbox run',
+    ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
+  };
   await runSimulation(loaded, context, settings, (run) => runSandbox(loaded, run));
-}
-
-function refuseUnallowedAutoApprove(options: ExecuteCliOptions, loaded: LoadedRunbook): void {
-  if (options.approve !== true || loaded.environment.allowNonInteractiveApproval) return;
-  throw new InputError(
-    `--approve answers approvals without a human, which the environment "${loaded.environment.name}" does not allow; set allowNonInteractiveApproval: true in ${loaded.environmentFile} (rehearsals, CI) or drop --approve`,
-  );
 }
 
 /** A fresh plan; with --plan, the saved one must still describe the world, and then the fresh one runs. */
@@ -117,12 +118,13 @@ async function confirm(options: ExecuteCliOptions, context: CliContext, intent: 
 
 type RunRequest = Omit<ExecuteOptions, 'reporter' | 'signal'>;
 
-async function run(context: CliContext, controller: AbortController, request: RunRequest): Promise<RunResult> {
+async function run(context: CliContext, controller: AbortController, heartbeatMs: number, request: RunRequest): Promise<RunResult> {
   const { io } = context;
   const reporter = createTerminalReporter({
     out: io.stdout,
     color: context.color(),
     steps: request.loaded.runbook.steps.length,
+    heartbeatMs,
   });
   const stopListening = io.onInterrupt((signal) => {
     reporter.warn(`${signal}: stopping at the next safe point (press Ctrl-C again to quit at once)`);

@@ -6,6 +6,7 @@ export interface ExecuteCliOptions extends RunbookOptions {
   yes?: boolean;
   approve?: boolean;
   stealLock?: boolean;
+  heartbeat?: string;
 }
 
 export function registerExecute(program: Command, context: CliContext): void {
@@ -18,6 +19,7 @@ export function registerExecute(program: Command, context: CliContext): void {
     .option('-y, --yes', 'do not ask for confirmation (needed without a terminal)')
     .option('--approve', 'answer approval steps without a human, where the environment allows it (rehearsals, CI)')
     .option('--steal-lock', 'take over the run lock of a run whose process is gone')
+    .option('--heartbeat <interval>', 'without a terminal, a line every interval while a wait goes on (default 30s; 0 for none)')
     .addHelpText(
       'after',
       '\nCtrl-C (or SIGTERM) stops the run safely at a resumable point; run execute again to resume.\n' +

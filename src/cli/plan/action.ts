@@ -6,6 +6,7 @@ import { loadRunbook } from '../../config/load.js';
 import { InputError } from '../../core/errors.js';
 import type { LoadedRunbook } from '../../config/types.js';
 import { writePlanFile } from '../../plan/file.js';
+import { renderPlanMarkdown } from '../../plan/markdown.js';
 import { type Plan, PLAN_VERSION } from '../../plan/types.js';
 import type { CliContext } from '../context.js';
 import { paint } from '../io.js';
@@ -19,10 +20,16 @@ export async function plan(options: PlanOptions, context: CliContext): Promise<v
   if (options.out !== undefined) await checkPlanOut(options.out);
   const made = await makePlan(loaded);
   if (options.output === 'json') stdout.write(`${JSON.stringify({ version: PLAN_VERSION, plan: made }, null, 2)}\n`);
+  else if (options.output === 'markdown') stdout.write(renderPlanMarkdown(made));
   else stdout.write(renderPlanText(made, context.color()));
   if (options.out !== undefined) {
     await writePlanFile(options.out, made);
-    stderr.write(`plan saved to ${options.out}; \`cutover execute -f ${options.file} --plan ${options.out}\` carries it out\n`);
+    // A sandbox execute plans from its own simulated start and takes no --plan: do not suggest one.
+    const next =
+      loaded.environment.sandbox !== undefined
+        ? `a sandbox execute plans from its own simulated start, so \`cutover execute -f ${options.file}\` (without --plan) runs it`
+        : `\`cutover execute -f ${options.file} --plan ${options.out}\` carries it out`;
+    stderr.write(`plan saved to ${options.out}; ${next}\n`);
   }
   const errors = planErrors(made);
   if (errors.length === 0) return;

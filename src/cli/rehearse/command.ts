@@ -1,9 +1,13 @@
 import { Option, type Command } from 'commander';
 import type { CliContext, RunbookOptions } from '../context.js';
+import { pageOption } from '../page.js';
 
 export interface RehearseCliOptions extends RunbookOptions {
-  output: 'table' | 'json';
+  output: 'table' | 'json' | 'html';
+  /** The page `--output html FILE` writes. */
+  page?: string;
   approve?: boolean;
+  heartbeat?: string;
 }
 
 export function registerRehearse(program: Command, context: CliContext): void {
@@ -12,11 +16,13 @@ export function registerRehearse(program: Command, context: CliContext): void {
     .description('read both clusters and Route 53 once, then simulate the runbook on that state; writes nothing real')
     .requiredOption('-f, --file <runbook>', 'runbook YAML file')
     .option('--env <file>', 'environment file (default: the runbook\'s `environment:`)')
-    .addOption(new Option('-o, --output <format>', 'report format').choices(['table', 'json']).default('table'))
+    .argument('[file]', 'with --output html: the page to write')
+    .addOption(new Option('-o, --output <format>', 'report format; `html FILE` also writes the report as a page').choices(['table', 'json', 'html']).default('table'))
     .option('--approve', 'rehearse `execute --approve`: approvals answered without a human, where the environment allows it')
+    .option('--heartbeat <interval>', 'without a terminal, a line every interval of simulated time while a wait goes on (none by default)')
     .addHelpText('after', '\nExit codes: 0 the simulated run went through, 1 it would stop (or run a tick twice), 2 invalid input.')
-    .action(async (options: RehearseCliOptions) => {
+    .action(async (file: string | undefined, options: RehearseCliOptions) => {
       const { rehearseRunbook } = await import('./action.js');
-      await rehearseRunbook(options, context);
+      await rehearseRunbook({ ...options, ...pageOption(options.output, file) }, context);
     });
 }

@@ -12,12 +12,17 @@ import type { CliContext } from '../context.js';
 import { paint } from '../io.js';
 import { operator } from '../operator.js';
 import { connect, freshPlan, planErrors, renderPlanText } from '../planning.js';
-import { createTerminalReporter } from '../reporter.js';
+import { createTerminalReporter, DEFAULT_HEARTBEAT_MS, heartbeatOption } from '../reporter.js';
+import { runSimulation } from '../simulation.js';
 import type { RollbackCliOptions } from './command.js';
 
 export async function rollback(options: RollbackCliOptions, context: CliContext): Promise<void> {
+  const heartbeatMs = heartbeatOption(options.heartbeat) ?? DEFAULT_HEARTBEAT_MS;
   const loaded = await loadRunbook(options.file, options.env !== undefined ? { environment: options.env } : {});
-  if (loaded.environment.sandbox !== undefined) throw new InputError(`${loaded.environmentFile}: rollback does not run on a sandbox environment`);
+  if (loaded.environment.sandbox !== undefined) {
+    await rollbackOnSandbox(options, loaded, context);
+    return;
+  }
   const steal = options.stealLock === true;
   const undoneLock = await openStateStore(loaded).lock({ steal });
   try {
@@ -33,11 +38,26 @@ export async function rollback(options: RollbackCliOptions, context: CliContext)
       ? `resuming rollback run ${resume.runId} at step ${resume.snapshot.context.current + 1}`
       : `rolling back ${loaded.runbook.name}: CronJobs ${reversed.runbook.from} → ${reversed.runbook.to}${before ? ', weights restored to their values before the run' : ''}`;
     await confirm(options, context, intent);
-    const result = await run(context, reversed, plan, ports, resume, before, steal);
+    const result = await run(context, { reversed, plan, ports, resume, before, stealLock: steal, heartbeatMs });
     conclude(result, options, context);
   } finally {
     await undoneLock.release();
   }
+}
+
+/** A sandbox keeps no run to undo: the run and its rollback are simulated one after the other. */
+async function rollbackOnSandbox(options: RollbackCliOptions, loaded: LoadedRunbook, context: CliContext): Promise<void> {
+  const { runSandboxRollback } = await import('../../adapters/sandbox/run.js');
+  const heartbeatMs = heartbeatOption(options.heartbeat);
+  const settings = {
+    output: 'table' as const,
+    startedBy: operator(context.io.env),
+    autoApprove: false,
+    what: 'sandbox rollback',
+    severalRuns: true,
+    ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
+  };
+  await runSimulation(loaded, context, settings, (run) => runSandboxRollback(loaded, run));
 }
 
 async function planRollback(reversed: LoadedRunbook, ports: Awaited<ReturnType<typeof connect>>, context: CliContext): Promise<Plan> {
@@ -62,17 +82,20 @@ async function confirm(options: RollbackCliOptions, context: CliContext, intent:
   if (!(await io.confirm(`${intent.charAt(0).toUpperCase()}${intent.slice(1)} — go ahead?`))) throw new HaltError('not confirmed: nothing was changed');
 }
 
-async function run(
-  context: CliContext,
-  loaded: LoadedRunbook,
-  plan: Plan,
-  ports: Awaited<ReturnType<typeof connect>>,
-  resume: RunRecord | undefined,
-  before: ReturnType<typeof preRunWeights>,
-  stealLock: boolean,
-): Promise<RunResult> {
+interface RollbackRun {
+  reversed: LoadedRunbook;
+  plan: Plan;
+  ports: Awaited<ReturnType<typeof connect>>;
+  resume: RunRecord | undefined;
+  before: ReturnType<typeof preRunWeights>;
+  stealLock: boolean;
+  heartbeatMs: number;
+}
+
+async function run(context: CliContext, request: RollbackRun): Promise<RunResult> {
   const { io } = context;
-  const reporter = createTerminalReporter({ out: io.stdout, color: context.color(), steps: loaded.runbook.steps.length });
+  const { reversed: loaded, plan, ports, resume, before, stealLock, heartbeatMs } = request;
+  const reporter = createTerminalReporter({ out: io.stdout, color: context.color(), steps: loaded.runbook.steps.length, heartbeatMs });
   const controller = new AbortController();
   const stopListening = io.onInterrupt((signal) => {
     reporter.warn(`${signal}: stopping at the next safe point (press Ctrl-C again to quit at once)`);

@@ -2,12 +2,13 @@
 import { loadRunbook } from '../../config/load.js';
 import { formatDuration } from '../../core/duration.js';
 import { InputError } from '../../core/errors.js';
-import { findRun, readRunJournal } from '../../engine/run.js';
 import type { JsonValue, JournalEntry } from '../../steps/types.js';
 import type { CliContext } from '../context.js';
 import { type Paint, paint } from '../io.js';
 import type { StatusOptions } from './command.js';
-import { type RunStatusView, type StatusView, type StepStatus, statusView } from './view.js';
+import { writePage } from '../page.js';
+import { runsOfRunbook } from './runs.js';
+import { type RunStatusView, type RunSummary, type StatusView, type StepStatus, statusView } from './view.js';
 
 export async function status(options: StatusOptions, context: CliContext): Promise<void> {
   const shown = Number(options.journal);
@@ -15,11 +16,22 @@ export async function status(options: StatusOptions, context: CliContext): Promi
     throw new InputError(`--journal: expected a whole number of entries, found "${options.journal}"`);
   }
   const loaded = await loadRunbook(options.file, options.env !== undefined ? { environment: options.env } : {});
-  const record = await findRun(loaded);
-  const journal = record ? await readRunJournal(loaded) : [];
-  const view = statusView(loaded, record, journal);
+  if (loaded.environment.sandbox !== undefined && options.output !== 'json') {
+    // A sandbox run lives in memory for the length of its command: there is never anything recorded here.
+    context.io.stdout.write(
+      `${loaded.environmentFile} is a sandbox environment: its runs are simulated in memory and never recorded, so there is no run to show.\n` +
+        `\`cutover execute -f ${options.file}\` prints the whole report of a simulated run; \`cutover rehearse -f ${options.file} --output html FILE\` also draws it as a page.\n`,
+    );
+    return;
+  }
+  const { newest, runs } = await runsOfRunbook(loaded);
+  const view = newest ? statusView(newest.loaded, newest.record, newest.journal, runs) : statusView(loaded, undefined, [], runs);
   const text = options.output === 'json' ? `${JSON.stringify(view, null, 2)}\n` : renderStatus(view, shown, paint(context.color()));
   context.io.stdout.write(text);
+  if (options.page !== undefined) {
+    const [{ renderHtmlPage }, { statusPage }] = await Promise.all([import('../../report/html.js'), import('../../report/status-page.js')]);
+    await writePage(context, options.page, renderHtmlPage(statusPage(view, { from: loaded.runbook.from, to: loaded.runbook.to }, new Date())));
+  }
 }
 
 export function renderStatus(view: StatusView, journalShown: number, p: Paint): string {
@@ -30,6 +42,7 @@ export function renderStatus(view: StatusView, journalShown: number, p: Paint): 
     p.bold('steps'),
     ...view.run.steps.flatMap((step) => stepLines(step, view.run!.current, p)),
     ...approvals(view.approvals),
+    ...runLines(view.runs, p),
     ...journalLines(view.journal, journalShown, p),
   ];
   return `${lines.join('\n')}\n`;
@@ -108,6 +121,15 @@ function timing(step: StepStatus): string {
 function approvals(entries: JournalEntry[]): string[] {
   if (entries.length === 0) return [];
   return ['', 'approvals', ...entries.map((entry) => `  ${entry.at}${entry.step !== undefined ? ` step ${entry.step + 1}` : ''}: ${entry.message}`)];
+}
+
+function runLines(runs: RunSummary[], p: Paint): string[] {
+  if (runs.length <= 1) return [];
+  return [
+    '',
+    p.bold('runs (newest first)'),
+    ...runs.map((r) => `  ${r.runId.padEnd(48)} ${r.kind.padEnd(8)} ${colored(p, r.status, r.status.padEnd(8))} started ${r.startedAt} by ${r.startedBy}${r.message ? `: ${r.message}` : ''}`),
+  ];
 }
 
 function journalLines(entries: JournalEntry[], shown: number, p: Paint): string[] {

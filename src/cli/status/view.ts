@@ -42,20 +42,35 @@ export interface RunStatusView {
   steps: StepStatus[];
 }
 
+/** One run of the runbook or of its rollback, current or archived. */
+export interface RunSummary {
+  runId: string;
+  /** `execute` for a run of the runbook, `rollback` for a run of `<runbook>-rollback`. */
+  kind: 'execute' | 'rollback';
+  status: string;
+  startedAt: string;
+  startedBy: string;
+  message?: string;
+}
+
 export interface StatusView {
   version: typeof STATUS_VERSION;
   runbook: string;
+  /** The newest run, execute or rollback, in detail. */
   run: RunStatusView | null;
+  /** Every run of the runbook and of its rollback the store keeps, newest first. */
+  runs: RunSummary[];
   /** Journal entries of type `decision`: who approved or rejected what, and when. */
   approvals: JournalEntry[];
   journal: JournalEntry[];
 }
 
-export function statusView(loaded: LoadedRunbook, record: RunRecord | undefined, journal: JournalEntry[]): StatusView {
+export function statusView(loaded: LoadedRunbook, record: RunRecord | undefined, journal: JournalEntry[], runs: RunSummary[] = []): StatusView {
   return {
     version: STATUS_VERSION,
     runbook: loaded.runbook.name,
     run: record ? runView(loaded, record) : null,
+    runs,
     approvals: journal.filter((entry) => entry.type === 'decision'),
     journal,
   };
