@@ -14,6 +14,8 @@ export interface TerminalReporterOptions {
   now?: () => Date;
   /** Refresh period of the live line (ms). */
   refreshMs?: number;
+  /** Without a terminal: period of the "still waiting" lines during a wait (ms). */
+  heartbeatMs?: number;
 }
 
 export interface TerminalReporter extends Reporter {
@@ -61,12 +63,35 @@ abstract class BaseReporter implements TerminalReporter {
 }
 
 class PlainReporter extends BaseReporter {
+  private heartbeat: NodeJS.Timeout | undefined;
+
   waiting(what: string, until: Date): void {
+    this.stopHeartbeat();
     const left = until.getTime() - this.now().getTime();
     this.line(`waiting for ${what} until ${stamp(until)} (${formatDuration(Math.max(0, left))})`);
+    // In a pod's log a 30-minute approval would be 30 minutes of silence: a line now and then shows the
+    // run is alive, until the next step or the wait's deadline.
+    this.heartbeat = setInterval(() => {
+      const rest = until.getTime() - this.now().getTime();
+      if (rest <= 0) return this.stopHeartbeat();
+      this.line(`still waiting for ${what} (${formatDuration(rest)} left)`);
+    }, this.options.heartbeatMs ?? 60_000);
+    this.heartbeat.unref();
   }
 
-  close(): void {}
+  override step(index: number, label: string): void {
+    this.stopHeartbeat();
+    super.step(index, label);
+  }
+
+  close(): void {
+    this.stopHeartbeat();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
 
   protected line(text: string): void {
     // Multi-line messages (halt reasons with a "next" hint) keep the stamp on every line for grep.

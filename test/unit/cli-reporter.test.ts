@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { createTerminalReporter } from '../../src/cli/reporter.js';
 
 function sink(isTTY: boolean): { out: { write(text: string): void; isTTY: boolean; columns: number }; text(): string } {
@@ -31,6 +31,55 @@ describe('outside a terminal', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('outside a terminal, during a long wait (issue 19: a pod\'s log)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  test('a "still waiting" line comes every heartbeat until the next step, then no more', () => {
+    vi.useFakeTimers();
+    const s = sink(false);
+    let now = at('10:00:00');
+    const reporter = createTerminalReporter({ out: s.out, color: false, steps: 4, now: () => now, heartbeatMs: 60_000 });
+
+    reporter.waiting('2 approvals in Slack', at('10:30:00'));
+    now = at('10:01:00');
+    vi.advanceTimersByTime(60_000);
+    now = at('10:02:00');
+    vi.advanceTimersByTime(60_000);
+    reporter.step(3, 'shift 50% of traffic to the target');
+    now = at('10:03:00');
+    vi.advanceTimersByTime(180_000);
+    reporter.close();
+
+    expect(s.text()).toBe(
+      [
+        '2026-01-15T10:00:00Z waiting for 2 approvals in Slack until 2026-01-15T10:30:00Z (30m)',
+        '2026-01-15T10:01:00Z still waiting for 2 approvals in Slack (29m left)',
+        '2026-01-15T10:02:00Z still waiting for 2 approvals in Slack (28m left)',
+        '2026-01-15T10:02:00Z step 4/4: shift 50% of traffic to the target',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('the heartbeat stops at the wait\'s deadline', () => {
+    vi.useFakeTimers();
+    const s = sink(false);
+    let now = at('10:00:00');
+    const reporter = createTerminalReporter({ out: s.out, color: false, now: () => now, heartbeatMs: 60_000 });
+
+    reporter.waiting('the soak of 10%', at('10:01:30'));
+    now = at('10:01:00');
+    vi.advanceTimersByTime(60_000);
+    now = at('10:02:00');
+    vi.advanceTimersByTime(600_000);
+    reporter.close();
+
+    expect(s.text().trim().split('\n')).toHaveLength(2);
   });
 });
 
