@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { helmBinary } from './helm.js';
 import { labClusterNames, labReadyz, motoResponds } from './lab-env.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,4 +37,6 @@ export default async function checkLabIsUp(): Promise<void> {
     throw new Error(`the lab is not up (${problems.join('; ')}): run \`npm run lab:up\` first`);
   }
   await buildCli();
+  // The chart tests' helm, built once here (minutes on a fresh machine, instant from the cache).
+  await helmBinary();
 }

@@ -85,7 +85,6 @@ spec:
     - name: cutover
       image: {{ include "cutover.image" $ | quote }}
       imagePullPolicy: {{ $.Values.image.pullPolicy }}
-      command: ["cutover"]
       args:
         {{- toYaml .args | nindent 8 }}
       workingDir: /etc/cutover
@@ -93,6 +92,14 @@ spec:
         # Node, the AWS SDK and client-node look for config under HOME; /tmp is the one writable place.
         - name: HOME
           value: /tmp
+        {{- with $.Values.operator.user }}
+        - name: CUTOVER_USER
+          value: {{ . | quote }}
+        {{- end }}
+        {{- with $.Values.operator.slackUser }}
+        - name: CUTOVER_SLACK_USER
+          value: {{ . | quote }}
+        {{- end }}
         {{- with $.Values.aws.region }}
         - name: AWS_REGION
           value: {{ . | quote }}
