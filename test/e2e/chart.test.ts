@@ -47,6 +47,13 @@ describe('helm lint and helm template', () => {
     expect(result.stderr).toContain('runbook: pass the runbook file with --set-file runbook=');
   });
 
+  test('a misspelt value or a Slack user that is not a member ID is refused by the values schema', async () => {
+    const result = await helm(['template', 'cutover', chartDir, '-n', 'cutover', '-f', chartExampleValues, '--set', 'runBook=x', '--set', 'operator.slackUser=jane']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("additional properties 'runBook' not allowed");
+    expect(result.stderr).toContain("at '/operator/slackUser': 'jane' does not match pattern");
+  });
+
   test('an environment keeping its runs outside the release namespace is refused', async () => {
     const result = await helm(['template', 'cutover', chartDir, '--namespace', 'ops', '-f', chartExampleValues]);
     expect(result.code).not.toBe(0);
