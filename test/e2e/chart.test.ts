@@ -300,6 +300,17 @@ describe('installed on the lab, blue as the management cluster', () => {
     expect(run.stdout).toMatch(/nightly-report/);
   });
 
+  test('helm upgrade --reuse-values replaces the finished Job with the next revision\'s, same command', async () => {
+    const upgraded = await helm(['upgrade', release, chartDir, '--namespace', stateNs, '--reuse-values'], { context: 'lab-blue' });
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    const batch = kubeConfigFor('blue').makeApiClient(BatchV1Api);
+    const jobs = await batch.listNamespacedJob({ namespace: stateNs, labelSelector: 'app.kubernetes.io/component=execute' });
+    const live = jobs.items.filter((j) => !j.metadata?.deletionTimestamp).map((j) => j.metadata?.name);
+    expect(live).toEqual([`${release}-2`]);
+    const next = (await batch.readNamespacedJob({ name: `${release}-2`, namespace: stateNs })).spec!.template.spec!;
+    expect(next.containers[0]?.args).toEqual(pod.containers[0]?.args);
+  });
+
   test('the token the pod gets reaches nothing but the chart Role grants: no ConfigMaps of another namespace', async () => {
     const token = await readFile(join(root, 'mounts/var/run/secrets/kubernetes.io/serviceaccount/token'), 'utf8');
     const server = kubeConfigFor('blue').getCurrentCluster()!.server;
