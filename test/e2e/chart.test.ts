@@ -54,6 +54,17 @@ describe('helm lint and helm template', () => {
     expect(result.stderr).toContain("at '/operator/slackUser': 'jane' does not match pattern");
   });
 
+  test('a runbook that approves via terminal is refused: a pod has none, the run would halt there', async () => {
+    const values = parseYaml(await readFile(chartExampleValues, 'utf8')) as { runbook: string };
+    const dir = await mkdtemp(join(tmpdir(), 'cutover-chart-values-'));
+    const runbook = join(dir, 'runbook.yaml');
+    await writeFile(runbook, values.runbook.replace('via: slack', 'via: terminal'));
+    const result = await helm(['template', 'cutover', chartDir, '-n', 'cutover', '-f', chartExampleValues, '--set-file', `runbook=${runbook}`]);
+    await rm(dir, { recursive: true, force: true });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('runbook: steps.1 approves via terminal, and a pod has no terminal');
+  });
+
   test('an environment keeping its runs outside the release namespace is refused', async () => {
     const result = await helm(['template', 'cutover', chartDir, '--namespace', 'ops', '-f', chartExampleValues]);
     expect(result.code).not.toBe(0);

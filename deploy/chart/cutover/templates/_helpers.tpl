@@ -50,6 +50,17 @@ read-only root filesystem has no folder for local state).
 {{- if and (not (get $k8s "cluster")) (ne (toString (get $k8s "namespace")) .Release.Namespace) -}}
 {{- fail (printf "environment: state.kubernetes.namespace is %q but the release namespace is %q: the chart's Role grants the run state and lock only there" (toString (get $k8s "namespace")) .Release.Namespace) -}}
 {{- end -}}
+{{- $rb := fromYaml $runbook -}}
+{{- if hasKey $rb "Error" -}}
+{{- fail (printf "runbook: not YAML: %s" (get $rb "Error")) -}}
+{{- end -}}
+{{- if not (has "--approve" .Values.execute.extraArgs) -}}
+{{- range $i, $step := (get $rb "steps") | default list -}}
+{{- if and (kindIs "map" $step) (hasKey $step "approve") (eq (toString (dig "approve" "via" "" $step)) "terminal") -}}
+{{- fail (printf "runbook: steps.%d approves via terminal, and a pod has no terminal: the run would halt there; use approve: {via: slack}" $i) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
