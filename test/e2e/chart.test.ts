@@ -211,6 +211,8 @@ describe('installed on the lab, blue as the management cluster', () => {
   let root: string;
   let pod: V1PodSpec;
   let run: Run;
+  let rehearsal: Run;
+  let rehearsalLeftBlue: boolean | undefined;
 
   beforeAll(async () => {
     stateNs = await createNamespace('blue', 'chart-state');
@@ -224,12 +226,17 @@ describe('installed on the lab, blue as the management cluster', () => {
     await writeFile(join(root, 'runbook.yaml'), files.runbook);
     await writeFile(join(root, 'environment.yaml'), files.environment);
     const installed = await helm(
-      ['install', release, chartDir, '--namespace', stateNs, '--set-file', `runbook=${join(root, 'runbook.yaml')}`, '--set-file', `environment=${join(root, 'environment.yaml')}`],
+      ['install', release, chartDir, '--namespace', stateNs, '--set', 'rehearsal.enabled=true', '--set-file', `runbook=${join(root, 'runbook.yaml')}`, '--set-file', `environment=${join(root, 'environment.yaml')}`],
       { context: 'lab-blue' },
     );
     expect(installed.code, installed.stderr).toBe(0);
 
-    const job = await kubeConfigFor('blue').makeApiClient(BatchV1Api).readNamespacedJob({ name: `${release}-1`, namespace: stateNs });
+    const batch = kubeConfigFor('blue').makeApiClient(BatchV1Api);
+    // The rehearsal first (it changes nothing), then the cutover.
+    const cronJob = await batch.readNamespacedCronJob({ name: `${release}-rehearse`, namespace: stateNs });
+    rehearsal = await runContainer(cronJob.spec!.jobTemplate.spec!.template.spec!, stateNs, join(root, 'rehearsal-mounts'));
+    rehearsalLeftBlue = (await batch.readNamespacedCronJob({ name: 'nightly-report', namespace: workloadNs })).spec?.suspend;
+    const job = await batch.readNamespacedJob({ name: `${release}-1`, namespace: stateNs });
     pod = job.spec!.template.spec!;
     run = await runContainer(pod, stateNs, join(root, 'mounts'));
   });
@@ -283,6 +290,13 @@ describe('installed on the lab, blue as the management cluster', () => {
     clearTimeout(timer);
     return result;
   }
+
+  test('the rehearsal CronJob\'s command simulates the runbook on the live clusters and changes nothing', () => {
+    expect(rehearsal.code, `${rehearsal.stdout}\n${rehearsal.stderr}`).toBe(0);
+    expect(rehearsal.stdout).toMatch(/^Double runs: 0$/m);
+    expect(rehearsal.leaseHolders.size).toBe(0);
+    expect(rehearsalLeftBlue).toBe(false);
+  });
 
   test('the Job command completes the cutover: source suspended, target enabled', async () => {
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
