@@ -75,7 +75,8 @@ const sandboxIsWholeOrNothing: Rule = (_runbook, env) =>
 
 const stateClusterExists: Rule = (_runbook, env) => {
   const state = env.state;
-  if (!state || !('kubernetes' in state) || state.kubernetes.cluster in env.clusters) return [];
+  if (!state || !('kubernetes' in state)) return [];
+  if (state.kubernetes.cluster === undefined || state.kubernetes.cluster in env.clusters) return [];
   return [
     {
       file: 'environment',

@@ -233,7 +233,12 @@ const stateSchema = z
   .strictObject({
     local: z.strictObject({ dir: nonEmpty('Folder for run state, relative to the environment file.').default('.cutover') }).optional(),
     kubernetes: z
-      .strictObject({ cluster: clusterName, namespace: namespaceName('Namespace holding the run state and lock.') })
+      .strictObject({
+        cluster: clusterName
+          .optional()
+          .meta({ description: 'Environment cluster holding the state; omitted: the cluster cutover runs in, through its pod\'s ServiceAccount.' }),
+        namespace: namespaceName('Namespace holding the run state and lock.'),
+      })
       .optional(),
   })
   .meta({ ...ONE_KEY, description: 'Where runs are persisted: `local` or `kubernetes`.' })

@@ -34,7 +34,8 @@ export interface SlackConfig {
 
 export type StateConfig =
   | { local: { dir: string } }
-  | { kubernetes: { cluster: string; namespace: string } };
+  /** No `cluster`: the cluster cutover runs in, reached with its pod's ServiceAccount (a management cluster). */
+  | { kubernetes: { cluster?: string; namespace: string } };
 
 export interface Environment {
   apiVersion: 'cutover.dev/v1';

@@ -8,12 +8,12 @@
 //   <state dir>/<runbook name>/runs/<runId>/    finished runs, moved aside when a new run starts
 // The state dir is `state.local.dir` of the environment file, relative to that file like every other
 // path there; without a `state` section it is `.cutover` beside the environment file.
-// With `state.kubernetes`, the same run lives in ConfigMaps and a Lease of that namespace on that cluster
-// (src/adapters/k8s/state-store.ts).
+// With `state.kubernetes`, the same run lives in ConfigMaps and a Lease of that namespace on that cluster (no
+// cluster named: the one cutover runs in, through its pod's ServiceAccount; src/adapters/k8s/state-store.ts).
 import { mkdir, open, readdir, rename } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 // Pure naming only (no client): the Kubernetes store module itself is imported when first used.
-import { stateLocation } from '../adapters/k8s/state-objects.js';
+import { IN_CLUSTER, stateLocation } from '../adapters/k8s/state-objects.js';
 import type { LoadedRunbook, StepKind } from '../config/types.js';
 import { InputError } from '../core/errors.js';
 import type { RunbookContext } from '../machine/runbook.js';
@@ -86,9 +86,9 @@ export function openStateStore(loaded: LoadedRunbook): StateStore {
  * The Kubernetes store lives with the Kubernetes adapter (the only code that speaks to API servers); it is
  * loaded on first use, so runs kept in a local folder never load the Kubernetes client.
  */
-function kubernetesStateStore(loaded: LoadedRunbook, where: { cluster: string; namespace: string }): StateStore {
-  const { cluster, namespace } = where;
-  if (!(cluster in loaded.environment.clusters)) {
+function kubernetesStateStore(loaded: LoadedRunbook, where: { cluster?: string; namespace: string }): StateStore {
+  const { cluster = IN_CLUSTER, namespace } = where;
+  if (where.cluster !== undefined && !(cluster in loaded.environment.clusters)) {
     throw new InputError(`invalid state in ${loaded.environmentFile}`, [
       {
         file: loaded.environmentFile,

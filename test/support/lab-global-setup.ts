@@ -3,6 +3,7 @@
 // in seconds, not in timeouts. The build happens here, before any test file runs, because files run side by
 // side: a build inside one file would rewrite dist/ under another file's running `cutover` processes.
 import { buildCli } from './build-cli.js';
+import { helmBinary } from './helm.js';
 import { labClusterNames, labReadyz, motoResponds } from './lab-env.js';
 
 export default async function checkLabIsUp(): Promise<void> {
@@ -21,4 +22,6 @@ export default async function checkLabIsUp(): Promise<void> {
     throw new Error(`the lab is not up (${problems.join('; ')}): run \`npm run lab:up\` first`);
   }
   await buildCli();
+  // The chart tests' helm, built once here (minutes on a fresh machine, instant from the cache).
+  await helmBinary();
 }

@@ -115,6 +115,48 @@ export function kubeconfigConnection(name: string, config: KubeconfigClusterConf
   return { kubeConfig: kc, server: cluster.server };
 }
 
+/**
+ * A directory standing for `/` when cutover reads its pod's ServiceAccount files (token, ca.crt,
+ * namespace under /var/run/secrets/kubernetes.io/serviceaccount): for tests, and for pods that mount the
+ * token somewhere else. Unset in a normal pod.
+ */
+export const IN_CLUSTER_ROOT_ENV = 'CUTOVER_IN_CLUSTER_ROOT';
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The cluster this process runs in, as its pod's ServiceAccount reaches it: the API server from
+ * KUBERNETES_SERVICE_HOST/PORT (set by the kubelet), the projected token and CA from the ServiceAccount
+ * mount. client-node re-reads the token file as it ages, so the kubelet's rotation of a projected token
+ * reaches a run that lasts hours.
+ */
+export function inClusterConnection(envFile: string): ClusterConnection {
+  const field = 'state.kubernetes';
+  const host = process.env.KUBERNETES_SERVICE_HOST;
+  const port = process.env.KUBERNETES_SERVICE_PORT;
+  if (!host || !port) {
+    throw issue(
+      envFile,
+      field,
+      'no cluster is named, so the state lives in the cluster cutover runs in, but KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set (not in a pod): run cutover as a pod (deploy/chart/cutover) or name a cluster in state.kubernetes.cluster',
+    );
+  }
+  const root = process.env[IN_CLUSTER_ROOT_ENV] ?? '';
+  for (const file of ['token', 'ca.crt']) {
+    const full = `${root}${SERVICE_ACCOUNT_DIR}/${file}`;
+    if (!existsSync(full)) {
+      throw issue(
+        envFile,
+        field,
+        `no cluster is named, so cutover uses its pod's ServiceAccount, but ${full} does not exist: mount the ServiceAccount token (automountServiceAccountToken or a projected volume) or name a cluster in state.kubernetes.cluster`,
+      );
+    }
+  }
+  const kc = new KubeConfig();
+  kc.loadFromCluster(root);
+  const server = kc.getCurrentCluster()?.server ?? `https://${host}:${port}`;
+  return { kubeConfig: kc, server };
+}
+
 /** A KubeConfig for an EKS-style cluster: endpoint and CA from DescribeCluster, a minted token per request. */
 export function eksKubeConfig(name: string, endpoint: string, caData: string, token: () => Promise<string>): KubeConfig {
   const kc = new KubeConfig();

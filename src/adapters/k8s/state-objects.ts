@@ -96,6 +96,12 @@ export function stateNames(runbook: string): StateNames {
   };
 }
 
+/**
+ * How messages name the cluster cutover runs in, reached with its pod's ServiceAccount: the state cluster of
+ * an environment whose `state.kubernetes` names no cluster (a management cluster).
+ */
+export const IN_CLUSTER = 'in-cluster';
+
 /** Where a runbook's state is kept, for messages and `status`; known before anything is dialled. */
 export function stateLocation(where: { cluster: string; namespace: string; runbook: string }): string {
   return `ConfigMap ${where.namespace}/${stateNames(where.runbook).snapshot} on cluster ${where.cluster}`;

@@ -14,11 +14,12 @@ import type { LockHolder, LockRequest, RunLock } from '../../engine/lock.js';
 import { parseJournal, parseRun } from '../../engine/store.js';
 import type { PersistedRun, StateStore } from '../../engine/store.js';
 import type { JournalEntry } from '../../steps/types.js';
-import { connectCluster, lazyConnection, makeApiClient, type ClusterConnection } from './client.js';
+import { connectCluster, inClusterConnection, lazyConnection, makeApiClient, type ClusterConnection } from './client.js';
 import type { Operation } from './errors.js';
 import { acquireLeaseLock, isConflict, isNotFound, isUnclear, readLeaseHolder, type LeaseLock, type LeaseLockOptions, type LeaseTarget } from './lease-lock.js';
 import { callOptions, defaultRequestPolicy, listAll, pageParams, read, write, type RequestPolicy } from './request.js';
 import {
+  IN_CLUSTER,
   JOURNAL_CHUNK_BYTES,
   JOURNAL_KEY,
   SNAPSHOT_KEY,
@@ -362,6 +363,11 @@ export function openKubernetesStateStore(loaded: LoadedRunbook, options: Kuberne
   const state = env.state;
   if (!state || !('kubernetes' in state)) throw new InputError(`${environmentFile}: state.kubernetes is not set`);
   const { cluster, namespace } = state.kubernetes;
+  if (cluster === undefined) {
+    // The management cluster: the one this process runs in, through its pod's ServiceAccount.
+    const connection = lazyConnection(() => Promise.resolve(inClusterConnection(environmentFile)));
+    return new KubernetesStateStore({ cluster: IN_CLUSTER, namespace, runbook: loaded.runbook.name }, connection, options);
+  }
   const config = env.clusters[cluster];
   if (!config) {
     throw new InputError(`invalid state in ${environmentFile}`, [
