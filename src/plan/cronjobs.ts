@@ -184,12 +184,16 @@ function noteTickInWindow(input: CronJobInput, settings: CronJobSettings, notes:
   });
   if (decision.missed.length === 0) return;
   const ticks = decision.missed.map((t) => `${new Date(t).toISOString()} (in ${formatDuration(t - now)})`);
-  const outcomes = [
-    ...decision.create.map(
-      (t) => `${new Date(t).toISOString()} runs once, late, on ${settings.to}: cutover starts its Job there before resuming it (missedRuns: ${settings.cronjobs.missedRuns})`,
-    ),
-    ...decision.skip.map((s) => `${new Date(s.tick).toISOString()} runs on neither cluster (${s.reason})`),
-  ];
+  const list = (ticks: number[]): string => ticks.map((t) => new Date(t).toISOString()).join(', ');
+  const outcomes: string[] = [];
+  if (decision.create.length === 1) {
+    outcomes.push(`${list(decision.create)} runs once, late, on ${settings.to}: cutover starts its Job there before resuming it (missedRuns: ${settings.cronjobs.missedRuns})`);
+  } else if (decision.create.length > 1) {
+    outcomes.push(`${list(decision.create)} run once each, late, on ${settings.to}: cutover starts their Jobs there before resuming it (missedRuns: ${settings.cronjobs.missedRuns})`);
+  }
+  const reasons = new Map<string, number[]>();
+  for (const { tick, reason } of decision.skip) reasons.set(reason, [...(reasons.get(reason) ?? []), tick]);
+  for (const [reason, ticks] of reasons) outcomes.push(`${list(ticks)} ${ticks.length === 1 ? 'runs' : 'run'} on neither cluster (${reason})`);
   notes.add(
     'warning',
     'tick-in-window',
