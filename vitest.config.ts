@@ -5,7 +5,15 @@ export default defineConfig({
     projects: [
       {
         // The CLI tests among them spawn the shipped binary: build it once first.
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', globalSetup: ['test/support/build-cli.ts'] },
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/support/build-cli.ts'],
+          // Several unit tests run whole sandbox cutovers in process; on a busy 2-core machine one can take
+          // longer than vitest's default 5 s without anything being wrong.
+          testTimeout: 30_000,
+        },
       },
       {
         test: {
