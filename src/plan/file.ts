@@ -1,6 +1,6 @@
 // Plan files: `cutover plan --out` writes `{ version, plan }`; `cutover execute --plan` reads it back and
 // refuses it when the world has changed in a way that matters (planChanges).
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { formatDuration } from '../core/duration.js';
 import { InputError } from '../core/errors.js';
 import { refKey } from '../core/types.js';
@@ -24,6 +24,11 @@ export async function readPlanFile(path: string): Promise<Plan> {
 }
 
 async function readText(path: string): Promise<string> {
+  // A FIFO or device would block the read forever: only a regular file is a plan.
+  const info = await stat(path).catch(() => undefined);
+  if (info && !info.isFile()) {
+    throw new InputError(`${path}: ${info.isDirectory() ? 'is a folder' : 'is not a regular file (a pipe or a device)'}; expected a plan file written by \`cutover plan --out\``);
+  }
   try {
     return await readFile(path, 'utf8');
   } catch (error) {

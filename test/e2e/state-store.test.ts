@@ -5,7 +5,7 @@ import { CoordinationV1Api, CoreV1Api, type V1ConfigMap } from '@kubernetes/clie
 import type { ClusterConnection } from '../../src/adapters/k8s/client.js';
 import { KubernetesStateStore, type KubernetesStateOptions } from '../../src/adapters/k8s/state-store.js';
 import type { LoadedRunbook, Step } from '../../src/config/types.js';
-import { ApiError, HaltError } from '../../src/core/errors.js';
+import { ApiError, HaltError, LockedError } from '../../src/core/errors.js';
 import { executeRun, findRun, readRunJournal } from '../../src/engine/run.js';
 import { openStateStore, type PersistedRun } from '../../src/engine/store.js';
 import type { Plan } from '../../src/plan/types.js';
@@ -218,8 +218,8 @@ describe('Lease run lock', () => {
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(1);
     const winner = won[0]!.value;
-    const refusal = lost[0]!.reason as HaltError;
-    expect(refusal).toBeInstanceOf(HaltError);
+    const refusal = lost[0]!.reason as LockedError;
+    expect(refusal).toBeInstanceOf(LockedError);
     expect(refusal.message).toBe(
       `run locked by ${winner.holder.holder} since ${winner.holder.since} (expires ${winner.holder.expiresAt})\nWait for that run to finish or stop it.`,
     );
@@ -236,6 +236,21 @@ describe('Lease run lock', () => {
 
     await winner.release();
     expect(await storeFor(runbook).lockHolder()).toBeUndefined();
+  });
+
+  it('takes over without --steal-lock a Lease whose holder process is gone on this host; on another host only expiry frees it (issue 14)', async () => {
+    const runbook = uniqueName('gone');
+    await storeFor(runbook, { lock: { user: 'alice', host: 'ops-1', pid: 4242 } }).lock({ steal: false });
+    const deadHere = (pid: number) => pid !== 4242;
+
+    const elsewhere = storeFor(runbook, { lock: { user: 'carol', host: 'ops-2', isProcessAlive: deadHere } }).lock({ steal: true });
+    await expect(elsewhere).rejects.toThrow(LockedError);
+    await expect(elsewhere).rejects.toThrow('run locked by alice@ops-1/4242/');
+
+    const next = await storeFor(runbook, { lock: { user: 'bob', host: 'ops-1', isProcessAlive: deadHere } }).lock({ steal: false });
+    expect(next.holder.holder).toMatch(/^bob@ops-1\//);
+    expect((await lease(runbook)).spec?.leaseTransitions).toBe(1);
+    await next.release();
   });
 
   it('refuses a takeover before expiry even with steal, and after expiry without it; takes it after expiry with steal', async () => {

@@ -41,6 +41,11 @@ describe('plan files', () => {
     await expect(readPlanFile(path)).rejects.toThrow(`${path}: plan file no such file`);
   });
 
+  it('refuses a device or a folder at once instead of reading it forever (issue 14)', async () => {
+    await expect(readPlanFile('/dev/zero')).rejects.toThrow('/dev/zero: is not a regular file (a pipe or a device)');
+    await expect(readPlanFile(dir)).rejects.toThrow(`${dir}: is a folder`);
+  });
+
   it('refuses a file that is not JSON', async () => {
     const path = join(dir, 'bad.json');
     await writeFile(path, '{ version: 1', 'utf8');
