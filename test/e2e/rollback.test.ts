@@ -74,5 +74,14 @@ describe('cutover rollback undoes a run (issue 6)', () => {
     const journal = await readFile(join(dir, 'state', 'undo-rollback', 'journal.ndjson'), 'utf8');
     expect(journal).toContain('rollback: Route 53 change');
     expect(journal).toContain('resumed by');
+    // status shows both runs, the rollback first and in detail: it says where things are now (issue 18).
+    const status = await cutover(['status', '-f', runbook, '--output', 'json'], { env });
+    expect(status.code, show(status)).toBe(0);
+    const view = JSON.parse(status.stdout) as { run: { runId: string; status: string }; runs: { kind: string; status: string }[] };
+    expect(view.run).toMatchObject({ runId: expect.stringMatching(/^undo-rollback-/), status: 'done' });
+    expect(view.runs.map((r) => [r.kind, r.status])).toEqual([
+      ['rollback', 'done'],
+      ['execute', 'done'],
+    ]);
   }, 8 * 60_000);
 });

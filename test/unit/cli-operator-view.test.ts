@@ -72,6 +72,14 @@ describe('rollback on a sandbox environment', () => {
     for (const cj of ['billing/db-copy', 'billing/invoice-mailer', 'billing/ledger-sync']) expect(out).toMatch(new RegExp(`${cj}  "[^"]+"  \\(enabled at the end on blue\\)`));
     expect(out).toContain('Double runs: 0');
   });
+
+  it('rehearse --rollback does the same from any environment, and writes its page', async () => {
+    const page = join(dir, 'rollback.html');
+    const { code, out } = await cli('rehearse', '-f', 'workflows/example.yaml', '--rollback', '--output', 'html', page);
+    expect(code).toBe(0);
+    expect(out).toMatch(/^Run: done, then rolled back: done in /m);
+    expect(await readFile(page, 'utf8')).toContain('Run: done, then rolled back: done');
+  });
 });
 
 describe('--approve', () => {

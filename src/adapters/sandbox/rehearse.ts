@@ -10,7 +10,7 @@ import type { Observation } from '../../plan/types.js';
 import type { SandboxConfig, SandboxCronJob } from './config.js';
 import { scheduleFields } from './cluster.js';
 import { planMessages, planner } from './planner.js';
-import { simulate, type SandboxRunOptions, type SandboxRunOutcome } from './run.js';
+import { runSandboxRollback, simulate, type SandboxRunOptions, type SandboxRunOutcome } from './run.js';
 
 export interface SeedOptions {
   /** How much longer a Job running at observation time is assumed to run; default: half the drainTimeout. */
@@ -106,17 +106,22 @@ export interface RehearseOptions extends SandboxRunOptions, SeedOptions {
   ports?: Ports;
   /** Observation instant; now by default. */
   now?: Date;
+  /** Rehearse the run, then its rollback (`rehearse --rollback`). */
+  rollback?: boolean;
 }
 
 /** Observes the real environment (reads only), seeds a sandbox from it and simulates the runbook. */
 export async function rehearse(loaded: LoadedRunbook, options: RehearseOptions): Promise<SandboxRunOutcome> {
   // An environment that is already simulated is rehearsed by running it.
-  if (loaded.environment.sandbox !== undefined) return simulate(loaded, options, { planner, refuseOnPlanErrors: false });
+  if (loaded.environment.sandbox !== undefined) {
+    return options.rollback ? runSandboxRollback(loaded, options) : simulate(loaded, options, { planner, refuseOnPlanErrors: false });
+  }
   const ports = options.ports ?? (await realPorts(loaded));
   const observation = await planner.observe(loaded, ports, options.now ?? new Date());
   const livePlan = planner.buildPlan(observation, loaded);
   const config = seedFromObservation(observation, loaded, options);
   const simulated: LoadedRunbook = { ...loaded, environment: sandboxEnvironmentOf(loaded.environment, config) };
+  if (options.rollback) return runSandboxRollback(simulated, options);
   return simulate(simulated, options, { planner, refuseOnPlanErrors: false, planMessages: planMessages(livePlan) });
 }
 

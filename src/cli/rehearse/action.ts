@@ -18,8 +18,9 @@ export async function rehearseRunbook(options: RehearseCliOptions, context: CliC
     ...(options.page !== undefined ? { page: options.page } : {}),
     startedBy: operator(context.io.env),
     autoApprove: options.approve === true,
-    what: 'rehearsal',
+    what: options.rollback ? 'rehearsal of the rollback' : 'rehearsal',
+    ...(options.rollback ? { severalRuns: true } : {}),
     ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
   };
-  await runSimulation(loaded, context, settings, (run) => rehearse(loaded, run));
+  await runSimulation(loaded, context, settings, (run) => rehearse(loaded, { ...run, ...(options.rollback ? { rollback: true } : {}) }));
 }
