@@ -455,7 +455,11 @@ export interface ControllerSchedule {
 }
 
 export function controllerSchedule(schedule: string, timeZone: string | undefined): ControllerSchedule | { problem: string } {
-  if (timeZone !== undefined && timeZoneProblem(timeZone) !== undefined) return { problem: `provided bad location ${timeZone}` };
+  if (schedule === '') return { problem: 'empty spec string' };
+  // A zone written into the schedule itself wins over spec.timeZone (the controller passes it on as is).
+  const prefixed = /^(?:CRON_)?TZ=([^ ]*) (.*)$/.exec(schedule);
+  if (prefixed) return controllerSchedule(prefixed[2]!.trim(), prefixed[1]);
+  if (timeZone !== undefined && !goLoadsZone(timeZone)) return { problem: `provided bad location ${timeZone}` };
   const every = /^@every (.*)$/.exec(schedule);
   if (every) {
     const delay = goDuration(every[1]!);
@@ -471,8 +475,13 @@ export function controllerSchedule(schedule: string, timeZone: string | undefine
     if (error instanceof ScheduleSyntaxError) return { problem: error.message };
     throw error;
   }
-  const zone = goZone(timeZone);
+  const zone = goZone(timeZone === '' || timeZone === 'Local' ? undefined : timeZone);
   return { next: (after) => robfigNext(spec, zone, after) };
+}
+
+/** Whether Go's time.LoadLocation accepts the name (the embedded database; "" and "UTC" are UTC). */
+export function goLoadsZone(timeZone: string): boolean {
+  return timeZone === '' || timeZone === 'UTC' || timeZone === 'Local' || GO_ZONE_NAMES.has(timeZone);
 }
 
 const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: SECOND, m: MINUTE, h: HOUR };
