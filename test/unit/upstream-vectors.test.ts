@@ -15,6 +15,8 @@ import {
 import { controllerSchedule } from '../../src/plan/schedule.js';
 
 const vectors = (file: string): any => JSON.parse(readFileSync(new URL(`../vectors/${file}`, import.meta.url), 'utf8'));
+/** Rows for it.each: a title and the vector. */
+const rows = (list: any[], title: (v: any) => string): [string, any][] => list.map((v) => [title(v), v]);
 const at = (iso: string): number => Date.parse(iso);
 const isoOrNull = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 const norm = (iso: string | null): string | null => (iso === null ? null : new Date(iso).toISOString());
@@ -27,34 +29,34 @@ function nextOf(schedule: string, timeZone: string | undefined, after: string): 
 
 describe('robfig/cron v3.0.1 spec_test.go', () => {
   const spec = vectors('robfig-spec.json');
-  it.each(spec.activation.map((v: any) => [`${v.schedule} at ${v.time}`, v]))('activation: %s', (_n, v: any) => {
+  it.each(rows(spec.activation, (v) => `${v.schedule} at ${v.time}`))('activation: %s', (_n, v: any) => {
     const next = nextOf(v.schedule, undefined, new Date(at(v.time) - 1000).toISOString());
     expect(next === norm(v.time)).toBe(v.activates);
   });
-  it.each(spec.next.map((v: any) => [`${v.schedule} ${v.timeZone ?? ''} after ${v.after}`, v]))('next: %s', (_n, v: any) => {
+  it.each(rows(spec.next, (v) => `${v.schedule} ${v.timeZone ?? ''} after ${v.after}`))('next: %s', (_n, v: any) => {
     expect(nextOf(v.schedule, v.timeZone, v.after)).toBe(norm(v.next));
   });
-  it.each(spec.nextWithFixedOffset.map((v: any) => [`${v.schedule} after ${v.after}`, v]))('next at a fixed offset: %s', (_n, v: any) => {
+  it.each(rows(spec.nextWithFixedOffset, (v) => `${v.schedule} after ${v.after}`))('next at a fixed offset: %s', (_n, v: any) => {
     expect(nextOf(v.schedule, v.timeZone, v.after)).toBe(norm(v.next));
   });
-  it.each(spec.errors.map((s: string) => [s]))('rejects %j', (s: string) => {
+  it.each(rows(spec.errors, (s) => s))('rejects %j', (s: string) => {
     expect(controllerSchedule(s, undefined)).toHaveProperty('problem');
   });
 });
 
 describe('robfig/cron v3.0.1 parser_test.go (standard parser)', () => {
   const parser = vectors('robfig-parser.json');
-  it.each(parser.accepted.map((v: any) => [v.schedule, v]))('accepts %j', (_s, v: any) => {
+  it.each(rows(parser.accepted, (v) => v.schedule))('accepts %j', (_s, v: any) => {
     expect(nextOf(v.schedule, undefined, v.after)).toBe(norm(v.next));
   });
-  it.each(parser.rejected.map((v: any) => [v.schedule, v]))('rejects %j', (s: string) => {
-    expect(controllerSchedule(s, undefined)).toHaveProperty('problem');
+  it.each(rows(parser.rejected, (v) => v.schedule))('rejects %j', (_s, v: any) => {
+    expect(controllerSchedule(v.schedule, undefined)).toHaveProperty('problem');
   });
 });
 
 describe('kube-controller-manager v1.34.4 mostRecentScheduleTime', () => {
   const table = vectors('k8s-most-recent-schedule-time.json');
-  it.each(table.cases.map((v: any) => [v.name, v]))('%s', (_n, v: any) => {
+  it.each(rows(table.cases, (v) => v.name))('%s', (_n, v: any) => {
     const got = mostRecentScheduleTime(v, new Date(v.now), v.withStartingDeadline);
     if (v.expect.error) {
       expect(got.error).toBeDefined();
@@ -70,13 +72,13 @@ describe('kube-controller-manager v1.34.4 mostRecentScheduleTime', () => {
 
 describe('kube-controller-manager v1.34.4 nextScheduleTime and its requeue', () => {
   const table = vectors('k8s-next-schedule-time.json');
-  it.each(table.nextScheduleTime.map((v: any) => [v.name, v]))('%s', (_n, v: any) => {
+  it.each(rows(table.nextScheduleTime, (v) => v.name))('%s', (_n, v: any) => {
     const got = nextScheduleTime(v, new Date(v.now));
     if (v.expect.someTick) expect(got.tick).toBeDefined();
     else expect(got.tick?.toISOString() ?? null).toBe(norm(v.expect.tick));
     expect(got.error !== undefined).toBe(v.expect.error === true);
   });
-  it.each(table.nextScheduleTimeDuration.map((v: any) => [v.name, v]))('%s', (_n, v: any) => {
+  it.each(rows(table.nextScheduleTimeDuration, (v) => v.name))('%s', (_n, v: any) => {
     const now = new Date(v.now);
     expect(nextSyncAt(v, now)!.getTime() - now.getTime()).toBe(v.expect.requeueAfterMs);
   });
@@ -137,7 +139,7 @@ function fixture(v: any, h: any) {
 
 describe('kube-controller-manager v1.34.4 syncCronJob (TestControllerV2SyncCronJob)', () => {
   const table = vectors('k8s-sync-cronjob.json');
-  it.each(table.cases.map((v: any) => [v.name, v]))('%s', (_n, v: any) => {
+  it.each(rows(table.cases, (v) => v.name))('%s', (_n, v: any) => {
     const { cj, jobs, api, calls } = fixture(v, table.harness);
     const got = syncCronJob(cj, jobs, new Date(v.now), api);
     const e = v.expect;
