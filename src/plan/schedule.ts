@@ -176,6 +176,12 @@ const fitsAMonth = (days: number[], months: number[]): boolean =>
 
 const KUBERNETES_ZONE_PART = /^[A-Za-z.\-_0-9+]{1,14}$/;
 
+/** Files of a host's zoneinfo directory that the embedded database lacks (leap-second or host-chosen data). */
+const HOST_ONLY_ZONE = /^(right\/|posixrules$|localtime$)/;
+
+/** `posix/Europe/Berlin` is the same data as `Europe/Berlin` (on hosts that have that directory). */
+const zoneData = (timeZone: string): string => (timeZone.startsWith('posix/') ? timeZone.slice('posix/'.length) : timeZone);
+
 /** The checks the API server applies to spec.timeZone: its character rules, then Go's zone database. */
 function timeZoneProblem(timeZone: string): string | undefined {
   if (timeZone === '') return 'timeZone must be omitted or a non-empty IANA name such as "Europe/Berlin"';
@@ -183,7 +189,13 @@ function timeZoneProblem(timeZone: string): string | undefined {
   const partsOk = timeZone
     .split('/')
     .every((p) => p !== '.' && p !== '..' && !p.startsWith('-') && KUBERNETES_ZONE_PART.test(p));
-  if (partsOk && GO_ZONE_NAMES.has(timeZone)) return undefined;
+  if (partsOk && GO_ZONE_NAMES.has(zoneData(timeZone))) return undefined;
+  if (partsOk && HOST_ONLY_ZONE.test(timeZone)) {
+    return (
+      `time zone "${timeZone}" exists only where the API server's host has a zoneinfo directory (not in the ` +
+      'database kube-apiserver embeds, so not on EKS), and cutover cannot tell what it holds; use an IANA name such as "Europe/Berlin"'
+    );
+  }
   // Kubernetes loads zones by file name, so the name is case-sensitive.
   const lower = timeZone.toLowerCase();
   const cased = [...GO_ZONE_NAMES].find((name) => name.toLowerCase() === lower);
@@ -407,12 +419,12 @@ export function validateSchedule(schedule: string, timeZone?: string): string | 
  */
 export function nextTicks(schedule: string, timeZone: string | undefined, after: Date, count: number): Date[] {
   if (count <= 0) return [];
-  return chain(specOf(schedule, timeZone), goZone(timeZone), after.getTime(), Number.POSITIVE_INFINITY, count);
+  return chain(specOf(schedule, timeZone), goZone(timeZone && zoneData(timeZone)), after.getTime(), Number.POSITIVE_INFINITY, count);
 }
 
 /** The latest tick at or before `atOrBefore` (inclusive), or undefined when none in the last five years. */
 export function latestTick(schedule: string, timeZone: string | undefined, atOrBefore: Date): Date | undefined {
-  const tick = latestOfChain(specOf(schedule, timeZone), goZone(timeZone), atOrBefore.getTime());
+  const tick = latestOfChain(specOf(schedule, timeZone), goZone(timeZone && zoneData(timeZone)), atOrBefore.getTime());
   return tick === undefined ? undefined : new Date(tick);
 }
 
@@ -425,7 +437,7 @@ export function ticksBetween(
   limit = 1000,
 ): Date[] {
   if (limit <= 0 || untilInclusive.getTime() <= afterExclusive.getTime()) return [];
-  return chain(specOf(schedule, timeZone), goZone(timeZone), afterExclusive.getTime(), untilInclusive.getTime(), limit);
+  return chain(specOf(schedule, timeZone), goZone(timeZone && zoneData(timeZone)), afterExclusive.getTime(), untilInclusive.getTime(), limit);
 }
 
 function chain(spec: CronSpec, zone: GoZone, after: number, until: number, limit: number): Date[] {
@@ -442,7 +454,7 @@ function chain(spec: CronSpec, zone: GoZone, after: number, until: number, limit
  */
 export function zoneTransitions(timeZone: string | undefined, afterExclusive: Date, untilInclusive: Date): Date[] {
   if (timeZone !== undefined && timeZoneProblem(timeZone) !== undefined) return [];
-  return offsetChanges(goZone(timeZone), afterExclusive.getTime(), untilInclusive.getTime(), Number.POSITIVE_INFINITY).map((t) => new Date(t));
+  return offsetChanges(goZone(timeZone && zoneData(timeZone)), afterExclusive.getTime(), untilInclusive.getTime(), Number.POSITIVE_INFINITY).map((t) => new Date(t));
 }
 
 /**
@@ -475,13 +487,13 @@ export function controllerSchedule(schedule: string, timeZone: string | undefine
     if (error instanceof ScheduleSyntaxError) return { problem: error.message };
     throw error;
   }
-  const zone = goZone(timeZone === '' || timeZone === 'Local' ? undefined : timeZone);
+  const zone = goZone(timeZone === undefined || timeZone === '' || timeZone === 'Local' ? undefined : zoneData(timeZone));
   return { next: (after) => robfigNext(spec, zone, after) };
 }
 
 /** Whether Go's time.LoadLocation accepts the name (the embedded database; "" and "UTC" are UTC). */
 export function goLoadsZone(timeZone: string): boolean {
-  return timeZone === '' || timeZone === 'UTC' || timeZone === 'Local' || GO_ZONE_NAMES.has(timeZone);
+  return timeZone === '' || timeZone === 'UTC' || timeZone === 'Local' || GO_ZONE_NAMES.has(zoneData(timeZone));
 }
 
 const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: SECOND, m: MINUTE, h: HOUR };
