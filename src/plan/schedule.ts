@@ -215,6 +215,12 @@ function dayMatches(spec: CronSpec, date: number, weekday: number): boolean {
   return spec.dom.star || spec.dow.star ? domMatch && dowMatch : domMatch || dowMatch;
 }
 
+/** How many one-minute steps robfig takes from `minute` until a minute matches or the hour wraps. */
+function minutesToNextStop(spec: CronSpec, minute: number): number {
+  for (let m = minute + 1; m < 60; m++) if (spec.minuteSet[m]) return m - minute;
+  return 60 - minute;
+}
+
 /**
  * The first tick after `after` as robfig/cron v3.0.1 finds it: start one second past `after`, then move
  * each field forward until it matches, resetting the smaller fields the first time anything moves, and
@@ -265,19 +271,34 @@ function robfigNext(spec: CronSpec, zone: GoZone, after: number): number | undef
         added = true;
         t = truncate(t, MINUTE);
       }
+      // Minute by minute, as robfig does; within one offset period that is a single jump.
+      const steps = minutesToNextStop(spec, w.minute);
+      const period = zone.period(t);
+      if (steps > 1 && t + steps * MINUTE < period.end) {
+        t += (steps - 1) * MINUTE;
+      }
       t += MINUTE;
       w = wallOf(zone, t);
       if (w.minute === 0) continue wrap;
     }
     // The standard parser allows second 0 only.
-    while (w.second !== 0) {
+    if (w.second !== 0) {
       if (!added) {
         added = true;
         t = truncate(t, SECOND);
       }
-      t += SECOND;
-      w = wallOf(zone, t);
-      if (w.second === 0) continue wrap;
+      // Second by second up to second 0, then start over; offsets are whole minutes within one period.
+      const period = zone.period(t);
+      const jump = (60 - wallOf(zone, t).second) * SECOND;
+      if (period.offset % MINUTE === 0 && t + jump < period.end) {
+        t += jump;
+        continue wrap;
+      }
+      while (w.second !== 0) {
+        t += SECOND;
+        w = wallOf(zone, t);
+        if (w.second === 0) continue wrap;
+      }
     }
     return t;
   }

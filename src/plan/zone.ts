@@ -4,15 +4,15 @@
 // adding calendar days or months to a wall time, and truncating.
 //
 // Offsets come from Intl. Go looks an instant up in a table of offset periods, so this module rebuilds that
-// table: it samples each zone every 12 hours of a UTC year and bisects every change to the second. Two
-// changes within 12 hours of each other would be seen as one; no zone has done that since 1970.
+// table: it samples each zone every 24 hours of a UTC year and bisects every change to the second. Two
+// changes within 24 hours of each other would be seen as one; no zone has done that since 1970.
 
 const SECOND = 1000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
-const SAMPLE = 12 * HOUR;
+const SAMPLE = 24 * HOUR;
 
-/** One stretch of time during which a zone keeps the same offset: [start, end). */
+/** A stretch of time during which a zone keeps the same offset: [start, end). */
 interface Period {
   start: number;
   end: number;
@@ -62,9 +62,6 @@ interface YearTable {
   changes: { at: number; offset: number }[];
 }
 
-/** How far to look for the neighbouring change before calling a period endless (Go's table ends too). */
-const SEARCH_YEARS = 30;
-
 class IntlZone implements GoZone {
   private readonly formatter: Intl.DateTimeFormat;
   private readonly years = new Map<number, YearTable>();
@@ -100,26 +97,12 @@ class IntlZone implements GoZone {
         break;
       }
     }
-    start ??= this.lastChangeBefore(year);
-    end ??= this.firstChangeAfter(year);
+    // A period may be reported shorter than it is (cut at the UTC year's bounds): every use only needs
+    // the offset to hold throughout [start, end), and asks again past it.
+    start ??= Date.UTC(year, 0, 1);
+    end ??= Date.UTC(year + 1, 0, 1);
     this.last = { start, end, offset };
     return this.last;
-  }
-
-  private lastChangeBefore(year: number): number {
-    for (let y = year - 1; y >= year - SEARCH_YEARS; y--) {
-      const changes = this.year(y).changes;
-      if (changes.length > 0) return changes[changes.length - 1]!.at;
-    }
-    return Number.NEGATIVE_INFINITY;
-  }
-
-  private firstChangeAfter(year: number): number {
-    for (let y = year + 1; y <= year + SEARCH_YEARS; y++) {
-      const changes = this.year(y).changes;
-      if (changes.length > 0) return changes[0]!.at;
-    }
-    return Number.POSITIVE_INFINITY;
   }
 
   private year(year: number): YearTable {
@@ -176,18 +159,30 @@ function utcFields(year: number, month: number, day: number, hour: number, minut
 
 /** The wall clock of `instant` in `zone` (Go's t.Date(), t.Clock(), t.Weekday()). */
 export function wallOf(zone: GoZone, instant: number): Wall {
-  const local = instant + zone.period(instant).offset;
-  const date = new Date(local);
-  return {
-    year: date.getUTCFullYear(),
-    month: date.getUTCMonth() + 1,
-    day: date.getUTCDate(),
-    hour: date.getUTCHours(),
-    minute: date.getUTCMinutes(),
-    second: date.getUTCSeconds(),
-    weekday: date.getUTCDay(),
-    millisecond: date.getUTCMilliseconds(),
-  };
+  return wallOfLocal(instant + zone.period(instant).offset);
+}
+
+/** Wall fields of a local time given as milliseconds since 1970-01-01T00:00 local (civil-from-days). */
+function wallOfLocal(local: number): Wall {
+  const days = Math.floor(local / DAY);
+  let rest = local - days * DAY;
+  const hour = Math.floor(rest / HOUR);
+  rest -= hour * HOUR;
+  const minute = Math.floor(rest / 60_000);
+  rest -= minute * 60_000;
+  const second = Math.floor(rest / SECOND);
+  const millisecond = rest - second * SECOND;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const weekday = (((days + 4) % 7) + 7) % 7;
+  return { year, month, day, hour, minute, second, weekday, millisecond };
 }
 
 /**
