@@ -206,6 +206,9 @@ function timeZoneProblem(timeZone: string): string | undefined {
 // ---------------------------------------------------------------------------------------------------------
 // robfig/cron's SpecSchedule.Next, over Go's wall-clock semantics
 
+/** More steps than five years of searching can take: robfig's Next is stuck. */
+const MAX_STEPS = 500_000;
+
 /** Next's answer when nothing matches within five years (Go's zero time). */
 const NEVER = undefined;
 
@@ -231,10 +234,14 @@ function robfigNext(spec: CronSpec, zone: GoZone, after: number): number | undef
   let t = after + SECOND - (((after % SECOND) + SECOND) % SECOND);
   let added = false;
   const yearLimit = wallOf(zone, t).year + 5;
+  // robfig loops forever where a zone skipped a whole calendar day (Pacific/Apia, 2011-12-30) and the
+  // schedule needs it; five years of month, day and hour steps take far fewer than MAX_STEPS.
+  let steps = 0;
   wrap: for (;;) {
     let w = wallOf(zone, t);
     if (w.year > yearLimit) return NEVER;
     while (!spec.months.allowed[w.month]) {
+      if (++steps > MAX_STEPS) return NEVER;
       if (!added) {
         added = true;
         t = dateIn(zone, w.year, w.month, 1, 0, 0, 0);
@@ -244,6 +251,7 @@ function robfigNext(spec: CronSpec, zone: GoZone, after: number): number | undef
       if (w.month === 1) continue wrap;
     }
     while (!dayMatches(spec, w.day, w.weekday)) {
+      if (++steps > MAX_STEPS) return NEVER;
       if (!added) {
         added = true;
         t = dateIn(zone, w.year, w.month, w.day, 0, 0, 0);
@@ -258,6 +266,7 @@ function robfigNext(spec: CronSpec, zone: GoZone, after: number): number | undef
       if (w.day === 1) continue wrap;
     }
     while (!spec.hourSet[w.hour]) {
+      if (++steps > MAX_STEPS) return NEVER;
       if (!added) {
         added = true;
         t = dateIn(zone, w.year, w.month, w.day, w.hour, 0, 0);
