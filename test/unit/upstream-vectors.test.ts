@@ -158,3 +158,36 @@ describe('kube-controller-manager v1.34.4 syncCronJob (TestControllerV2SyncCronJ
     }
   });
 });
+
+describe('kube-controller-manager v1.34.4 syncCronJob when the Job already exists', () => {
+  const table = vectors('k8s-sync-cronjob.json');
+  const h = table.harness.cronJob;
+  it.each(rows(table.alreadyExists.cases, (v) => v.name))('%s', (_n, v: any) => {
+    const cj: SyncCronJob = {
+      namespace: h.namespace,
+      name: h.name,
+      uid: h.uid,
+      schedule: '@every 1h',
+      suspend: false,
+      concurrencyPolicy: 'Forbid',
+      creationTimestamp: h.creationTimestamp,
+      lastScheduleTime: '2016-05-19T08:59:00.000Z',
+      active: [],
+    };
+    const existing: SyncJob = {
+      name: controllerJobName(h.name, new Date('2016-05-19T09:01:00Z')),
+      uid: '1234',
+      ...(v.controlledByCronJob ? { controllerUid: h.uid } : {}),
+    };
+    const api: SyncApi = {
+      getCronJob: () => ({ ok: cj }),
+      getJob: () => ({ ok: existing }),
+      createJob: () => ({ exists: true }),
+      deleteJob: () => ({ error: 'unexpected delete' }),
+    };
+    const got = syncCronJob(cj, [], new Date('2016-05-19T09:59:00Z'), api);
+    expect(got.updateStatus).toBe(v.expect.updateStatus);
+    if (got.updateStatus) expect(got.cronJob.active.map((a) => a.uid)).toEqual(v.expect.active);
+    expect(got.events).toEqual([]);
+  });
+});
