@@ -1,28 +1,25 @@
-// Cron ticks exactly as the Kubernetes CronJob controller sees them.
+// Cron ticks exactly as the Kubernetes CronJob controller computes them.
 //
-// The controller parses `spec.schedule` with robfig/cron v3's standard parser (five fields, a few
-// descriptors) and evaluates it in `spec.timeZone`, or in the controller's own zone when unset (UTC on EKS;
-// cutover assumes UTC). A tick is an instant whose wall-clock time in that zone matches the fields. Around
-// daylight-saving changes this means:
-// - spring forward (Europe/Berlin, 02:00 → 03:00): a wall time inside the gap, e.g. `30 2 * * *`, does not
-//   exist that day and does NOT run (it is not moved to 03:30);
-// - fall back (03:00 → 02:00): a wall time inside the repeated hour exists twice and runs TWICE
-//   (00:30Z and 01:30Z for `30 2 * * *` on 2025-10-26).
-// cron-parser 5 differs on both (it runs 03:30 in the gap and only once in the repeated hour) and on the
-// grammar (it accepts `7`, `L`, `W`, `#`, `H`, and rejects `@midnight`). A baseline taken from it at a
-// fall-back would leave the second 02:30 looking missed on the target cluster, which would then run it at
-// once: a double run. So this module implements the controller's rule itself, and the tests use
-// cron-parser as an independent oracle where the two agree.
-//
-// Compared side by side with robfig/cron v3.0.1 over thousands of random schedules, zones and instants,
-// the ticks are identical except where robfig's hour-stepping misbehaves: on days a zone changes offset at
-// local midnight (America/Santiago, America/Havana, Asia/Beirut; São Paulo and Tehran in past years)
-// robfig may skip a matching day or run on a day the schedule excludes, and around 30- or 45-minute-aligned
-// changes (Australia/Lord_Howe, Pacific/Chatham) it skips or repeats wall times. Here those ticks follow
-// the schedule as written; the planner warns when a zone changes offset close to a handoff.
+// The controller parses `spec.schedule` with robfig/cron v3.0.1's standard parser (five fields, a few
+// descriptors), prefixed with `TZ=<spec.timeZone>` when a zone is set, and finds ticks with that library's
+// Next: starting one second past an instant, it steps month, day, hour, minute and second forward in the
+// zone's wall clock with Go's time semantics. The controller's ticks are Next's results, whatever they are,
+// so this module reproduces Next itself (over src/plan/zone.ts, which gives Go's wall-clock arithmetic)
+// instead of "every instant whose wall time matches". The two agree except around offset changes:
+// - spring forward (Europe/Berlin, 02:00 → 03:00): `30 2 * * *` does not run that day;
+// - fall back (03:00 → 02:00): `30 2 * * *` runs twice (00:30Z and 01:30Z on 2025-10-26);
+// - on days a zone changes offset at local midnight (America/Santiago, America/Havana, Asia/Beirut) Next
+//   may skip a matching day or run on a day the schedule excludes, and around 30- or 45-minute changes
+//   (Australia/Lord_Howe) it skips or repeats wall times. The controller does so too, so cutover must.
+// cron-parser 5 differs on all of these and on the grammar (it accepts `7`, `L`, `W`, `#`, `H`, and
+// rejects `@midnight`); the tests keep it as an outside oracle where the two agree, and run robfig's own
+// test table (test/vectors/robfig-spec.json).
 
 import { InputError } from '../core/errors.js';
+import { GO_ZONE_NAMES } from './zone-names.js';
+import { addDate, dateIn, goZone, truncate, wallOf, type GoZone } from './zone.js';
 
+const SECOND = 1000;
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -66,6 +63,8 @@ interface Field {
 interface CronSpec {
   minutes: number[];
   hours: number[];
+  minuteSet: boolean[];
+  hourSet: boolean[];
   dom: Field;
   months: Field;
   dow: Field;
@@ -143,9 +142,13 @@ function parseSpec(schedule: string): CronSpec {
     throw new ScheduleSyntaxError(`expected exactly 5 fields (minute hour day-of-month month day-of-week), found ${parts.length}`);
   }
   const [minute, hour, dom, month, dow] = parts as [string, string, string, string, string];
+  const minuteField = parseField(minute, MINUTES, 'minute');
+  const hourField = parseField(hour, HOURS, 'hour');
   return {
-    minutes: valuesOf(parseField(minute, MINUTES, 'minute')),
-    hours: valuesOf(parseField(hour, HOURS, 'hour')),
+    minutes: valuesOf(minuteField),
+    hours: valuesOf(hourField),
+    minuteSet: minuteField.allowed,
+    hourSet: hourField.allowed,
     dom: parseField(dom, DAYS_OF_MONTH, 'day-of-month'),
     months: parseField(month, MONTHS, 'month'),
     dow: parseField(dow, DAYS_OF_WEEK, 'day-of-week'),
@@ -173,118 +176,150 @@ const fitsAMonth = (days: number[], months: number[]): boolean =>
 
 const KUBERNETES_ZONE_PART = /^[A-Za-z.\-_0-9+]{1,14}$/;
 
-/** The checks the API server applies to spec.timeZone, then whether this runtime knows the zone. */
+/** Files of a host's zoneinfo directory that the embedded database lacks (leap-second or host-chosen data). */
+const HOST_ONLY_ZONE = /^(right\/|posixrules$|localtime$)/;
+
+/** `posix/Europe/Berlin` is the same data as `Europe/Berlin` (on hosts that have that directory). */
+const zoneData = (timeZone: string): string => (timeZone.startsWith('posix/') ? timeZone.slice('posix/'.length) : timeZone);
+
+/** The checks the API server applies to spec.timeZone: its character rules, then Go's zone database. */
 function timeZoneProblem(timeZone: string): string | undefined {
   if (timeZone === '') return 'timeZone must be omitted or a non-empty IANA name such as "Europe/Berlin"';
   if (timeZone.toLowerCase() === 'local') return 'timeZone must be an explicit IANA time zone, not "Local"';
   const partsOk = timeZone
     .split('/')
     .every((p) => p !== '.' && p !== '..' && !p.startsWith('-') && KUBERNETES_ZONE_PART.test(p));
-  const resolved = partsOk ? resolveZone(timeZone) : undefined;
-  if (resolved === undefined) return `unknown time zone "${timeZone}"; expected an IANA name such as "Europe/Berlin"`;
-  // Kubernetes loads zones by file name, so the name is case-sensitive; Intl is not.
-  if (resolved !== timeZone && resolved.toLowerCase() === timeZone.toLowerCase()) {
-    return `unknown time zone "${timeZone}" (names are case-sensitive: did you mean "${resolved}"?)`;
+  if (partsOk && GO_ZONE_NAMES.has(zoneData(timeZone))) return undefined;
+  if (partsOk && HOST_ONLY_ZONE.test(timeZone)) {
+    return (
+      `time zone "${timeZone}" exists only where the API server's host has a zoneinfo directory (not in the ` +
+      'database kube-apiserver embeds, so not on EKS), and cutover cannot tell what it holds; use an IANA name such as "Europe/Berlin"'
+    );
   }
-  return undefined;
-}
-
-function resolveZone(timeZone: string): string | undefined {
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
-  }
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      era: 'short',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, formatter);
-  }
-  return formatter;
-}
-
-/** Offset of the zone's wall clock from UTC at `instant`, in ms (Europe/Berlin in summer: +7_200_000). */
-function zoneOffset(timeZone: string | undefined, instant: number): number {
-  if (timeZone === undefined || timeZone === 'UTC') return 0;
-  const fields: Record<string, string> = {};
-  for (const part of formatterFor(timeZone).formatToParts(instant)) fields[part.type] = part.value;
-  const year = fields.era === 'BC' ? 1 - Number(fields.year) : Number(fields.year);
-  const wall = Date.UTC(year, Number(fields.month) - 1, Number(fields.day), Number(fields.hour), Number(fields.minute), Number(fields.second));
-  return wall - Math.floor(instant / 1000) * 1000;
-}
-
-/**
- * How the zone's offset behaves around one wall-clock day: steady, or one change at instant `at` from
- * `before` to `after`. The window reaches a day either side, which covers every instant whose wall day
- * this is; zones never change offset twice within it.
- */
-type DayZone = { steady: true; offset: number } | { steady: false; before: number; after: number; at: number };
-
-const dayZones = new Map<string, DayZone>();
-
-function dayZone(timeZone: string | undefined, day: number): DayZone {
-  if (timeZone === undefined || timeZone === 'UTC') return { steady: true, offset: 0 };
-  const key = `${timeZone}|${day}`;
-  let zone = dayZones.get(key);
-  if (!zone) {
-    zone = measureDayZone(timeZone, day);
-    if (dayZones.size > 50_000) dayZones.clear();
-    dayZones.set(key, zone);
-  }
-  return zone;
-}
-
-function measureDayZone(timeZone: string, day: number): DayZone {
-  let low = day * DAY - DAY;
-  let high = day * DAY + 2 * DAY;
-  const before = zoneOffset(timeZone, low);
-  const after = zoneOffset(timeZone, high);
-  if (before === after) return { steady: true, offset: before };
-  // Offsets change on whole seconds: bisect to the first second with the new offset.
-  while (high - low > 1000) {
-    const middle = low + Math.floor((high - low) / 2000) * 1000;
-    if (zoneOffset(timeZone, middle) === before) low = middle;
-    else high = middle;
-  }
-  return { steady: false, before, after, at: high };
+  // Kubernetes loads zones by file name, so the name is case-sensitive.
+  const lower = timeZone.toLowerCase();
+  const cased = [...GO_ZONE_NAMES].find((name) => name.toLowerCase() === lower);
+  if (cased !== undefined) return `unknown time zone "${timeZone}" (names are case-sensitive: did you mean "${cased}"?)`;
+  return `unknown time zone "${timeZone}"; expected an IANA name such as "Europe/Berlin"`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Walking wall-clock days (a day is counted in days since 1970-01-01 of the zone's calendar)
+// robfig/cron's SpecSchedule.Next, over Go's wall-clock semantics
 
-const civil = (day: number): { month: number; date: number; weekday: number } => {
-  const d = new Date(day * DAY);
-  return { month: d.getUTCMonth() + 1, date: d.getUTCDate(), weekday: d.getUTCDay() };
-};
+/** More steps than five years of searching can take: robfig's Next is stuck. */
+const MAX_STEPS = 500_000;
 
-/** Day-of-month and day-of-week: both restricted → either matches; otherwise both must match. */
+/** Next's answer when nothing matches within five years (Go's zero time). */
+const NEVER = undefined;
+
 function dayMatches(spec: CronSpec, date: number, weekday: number): boolean {
   const domMatch = spec.dom.allowed[date] === true;
   const dowMatch = spec.dow.allowed[weekday] === true;
   return spec.dom.star || spec.dow.star ? domMatch && dowMatch : domMatch || dowMatch;
 }
 
-/** The next day to look at: the next day, or the first of the next month when this month cannot match. */
-function stepForward(spec: CronSpec, day: number): number {
-  const d = new Date(day * DAY);
-  if (spec.months.allowed[d.getUTCMonth() + 1]) return day + 1;
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) / DAY;
+/** How many one-minute steps robfig takes from `minute` until a minute matches or the hour wraps. */
+function minutesToNextStop(spec: CronSpec, minute: number): number {
+  for (let m = minute + 1; m < 60; m++) if (spec.minuteSet[m]) return m - minute;
+  return 60 - minute;
 }
+
+/**
+ * The first tick after `after` as robfig/cron v3.0.1 finds it: start one second past `after`, then move
+ * each field forward until it matches, resetting the smaller fields the first time anything moves, and
+ * start over from the month whenever a field wraps. Steps in wall time (days, months) go through Go's
+ * date normalization, steps of an hour or less are absolute, which is what makes DST days special.
+ */
+function robfigNext(spec: CronSpec, zone: GoZone, after: number): number | undefined {
+  let t = after + SECOND - (((after % SECOND) + SECOND) % SECOND);
+  let added = false;
+  const yearLimit = wallOf(zone, t).year + 5;
+  // robfig loops forever where a zone skipped a whole calendar day (Pacific/Apia, 2011-12-30) and the
+  // schedule needs it; five years of month, day and hour steps take far fewer than MAX_STEPS.
+  let steps = 0;
+  wrap: for (;;) {
+    let w = wallOf(zone, t);
+    if (w.year > yearLimit) return NEVER;
+    while (!spec.months.allowed[w.month]) {
+      if (++steps > MAX_STEPS) return NEVER;
+      if (!added) {
+        added = true;
+        t = dateIn(zone, w.year, w.month, 1, 0, 0, 0);
+      }
+      t = addDate(zone, t, 0, 1, 0);
+      w = wallOf(zone, t);
+      if (w.month === 1) continue wrap;
+    }
+    while (!dayMatches(spec, w.day, w.weekday)) {
+      if (++steps > MAX_STEPS) return NEVER;
+      if (!added) {
+        added = true;
+        t = dateIn(zone, w.year, w.month, w.day, 0, 0, 0);
+      }
+      t = addDate(zone, t, 0, 0, 1);
+      w = wallOf(zone, t);
+      // A zone whose midnight does not exist that day leaves the day at 01:00 (or 23:00): back to hour 0.
+      if (w.hour !== 0) {
+        t += w.hour > 12 ? (24 - w.hour) * HOUR : -w.hour * HOUR;
+        w = wallOf(zone, t);
+      }
+      if (w.day === 1) continue wrap;
+    }
+    while (!spec.hourSet[w.hour]) {
+      if (++steps > MAX_STEPS) return NEVER;
+      if (!added) {
+        added = true;
+        t = dateIn(zone, w.year, w.month, w.day, w.hour, 0, 0);
+      }
+      t += HOUR;
+      w = wallOf(zone, t);
+      if (w.hour === 0) continue wrap;
+    }
+    while (!spec.minuteSet[w.minute]) {
+      if (!added) {
+        added = true;
+        t = truncate(t, MINUTE);
+      }
+      // Minute by minute, as robfig does; within one offset period that is a single jump.
+      const steps = minutesToNextStop(spec, w.minute);
+      const period = zone.period(t);
+      if (steps > 1 && t + steps * MINUTE < period.end) {
+        t += (steps - 1) * MINUTE;
+      }
+      t += MINUTE;
+      w = wallOf(zone, t);
+      if (w.minute === 0) continue wrap;
+    }
+    // The standard parser allows second 0 only.
+    if (w.second !== 0) {
+      if (!added) {
+        added = true;
+        t = truncate(t, SECOND);
+      }
+      // Second by second up to second 0, then start over; offsets are whole minutes within one period.
+      const period = zone.period(t);
+      const jump = (60 - wallOf(zone, t).second) * SECOND;
+      if (period.offset % MINUTE === 0 && t + jump < period.end) {
+        t += jump;
+        continue wrap;
+      }
+      while (w.second !== 0) {
+        t += SECOND;
+        w = wallOf(zone, t);
+        if (w.second === 0) continue wrap;
+      }
+    }
+    return t;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The latest tick at or before an instant, consistent with Next's chain
+
+const civil = (day: number): { month: number; date: number; weekday: number } => {
+  const d = new Date(day * DAY);
+  return { month: d.getUTCMonth() + 1, date: d.getUTCDate(), weekday: d.getUTCDay() };
+};
 
 function stepBackward(spec: CronSpec, day: number): number {
   const { month, date } = civil(day);
@@ -296,67 +331,52 @@ function matches(spec: CronSpec, day: number): boolean {
   return spec.months.allowed[month] === true && dayMatches(spec, date, weekday);
 }
 
-/** Ticks of one wall-clock day within (low, high], ascending, at most `limit`. */
-function ticksOfDay(spec: CronSpec, timeZone: string | undefined, day: number, low: number, high: number, limit: number): number[] {
-  const zone = dayZone(timeZone, day);
-  const ticks: number[] = [];
-  const lowestOffset = zone.steady ? zone.offset : Math.min(zone.before, zone.after);
-  const highestOffset = zone.steady ? zone.offset : Math.max(zone.before, zone.after);
-  for (const hour of spec.hours) {
-    const hourWall = day * DAY + hour * HOUR;
-    if (hourWall + HOUR - lowestOffset <= low || hourWall - highestOffset > high) continue;
-    for (const minute of spec.minutes) {
-      const wall = hourWall + minute * MINUTE;
-      if (zone.steady) {
-        ticks.push(wall - zone.offset);
-        continue;
+/** The latest instant ≤ atOrBefore whose wall time (at a steady offset) matches the schedule. */
+function wallLatest(spec: CronSpec, zone: GoZone, atOrBefore: number): number | undefined {
+  const offset = zone.period(atOrBefore).offset;
+  const wallNow = atOrBefore + offset;
+  const lastDay = Math.floor(wallNow / DAY);
+  for (let day = lastDay; day >= lastDay - MAX_SCAN_DAYS; day = stepBackward(spec, day)) {
+    if (!matches(spec, day)) continue;
+    for (let h = spec.hours.length - 1; h >= 0; h--) {
+      for (let m = spec.minutes.length - 1; m >= 0; m--) {
+        const wall = day * DAY + spec.hours[h]! * HOUR + spec.minutes[m]! * MINUTE;
+        if (wall <= wallNow) return wall - offset;
       }
-      // In a spring-forward gap neither reading is valid; in a fall-back repeat both are.
-      if (wall - zone.before < zone.at) ticks.push(wall - zone.before);
-      if (wall - zone.after >= zone.at) ticks.push(wall - zone.after);
     }
-    if (zone.steady && ticks.length > 0 && ticks[ticks.length - 1]! > high) break;
   }
-  if (!zone.steady) ticks.sort((a, b) => a - b);
-  const inRange = ticks.filter((t) => t > low && t <= high);
-  return inRange.length > limit ? inRange.slice(0, limit) : inRange;
+  return undefined;
 }
 
-/** Ticks in (afterExclusive, untilInclusive], ascending, at most `limit`. */
-function scanForward(spec: CronSpec, timeZone: string | undefined, afterExclusive: number, untilInclusive: number, limit: number): number[] {
+/** How far before an offset change Next's chain is taken up, so that it runs through the change as Next does. */
+const CHAIN_LEAD = 26 * HOUR;
+
+/**
+ * The latest tick of Next's chain at or before `atOrBefore`. Away from offset changes that is the latest
+ * matching wall time; when the zone changed offset since shortly before that candidate, the chain is
+ * followed with Next from a tick a day before the change.
+ */
+function latestOfChain(spec: CronSpec, zone: GoZone, atOrBefore: number): number | undefined {
+  const candidate = wallLatest(spec, zone, atOrBefore);
+  const from = (candidate ?? atOrBefore - MAX_SCAN_DAYS * DAY) - CHAIN_LEAD;
+  const [change] = offsetChanges(zone, from, atOrBefore, 1);
+  if (change === undefined) return candidate;
+  const start = wallLatest(spec, zone, change - CHAIN_LEAD) ?? change - CHAIN_LEAD;
+  let latest: number | undefined = start <= atOrBefore ? start : undefined;
+  for (let t = robfigNext(spec, zone, start); t !== undefined && t <= atOrBefore; t = robfigNext(spec, zone, t)) latest = t;
+  return latest;
+}
+
+/** Instants in (after, until] at which the zone's offset changes, at most `limit`. */
+function offsetChanges(zone: GoZone, after: number, until: number, limit: number): number[] {
   const found: number[] = [];
-  // An instant's wall day lies within one day of its UTC day, whatever the zone.
-  const firstDay = Math.floor(afterExclusive / DAY) - 1;
-  // Like the controller, give up only after five years without a tick, counted from the last one found.
-  let giveUpAfter = firstDay + MAX_SCAN_DAYS;
-  for (let day = firstDay; day <= giveUpAfter; day = stepForward(spec, day)) {
-    const earliestOfDay = day * DAY - DAY;
-    if (earliestOfDay > untilInclusive) break;
-    if (found.length >= limit && earliestOfDay > found[limit - 1]!) break;
-    if (!matches(spec, day)) continue;
-    const ticks = ticksOfDay(spec, timeZone, day, afterExclusive, untilInclusive, limit);
-    if (ticks.length === 0) continue;
-    giveUpAfter = day + MAX_SCAN_DAYS;
-    found.push(...ticks);
-    // Days arrive in order and their ticks rarely interleave; sorting keeps a fall-back at midnight right.
-    if (found.length > ticks.length) found.sort((a, b) => a - b);
-    if (found.length > limit) found.length = limit;
+  let period = zone.period(after);
+  while (period.end <= until && found.length < limit) {
+    const next = zone.period(period.end);
+    if (next.offset !== period.offset) found.push(period.end);
+    period = next;
   }
   return found;
-}
-
-function scanBackward(spec: CronSpec, timeZone: string | undefined, atOrBefore: number): number | undefined {
-  let latest: number | undefined;
-  const lastDay = Math.floor(atOrBefore / DAY) + 1;
-  for (let day = lastDay; day >= lastDay - MAX_SCAN_DAYS; day = stepBackward(spec, day)) {
-    const latestOfDay = (day + 2) * DAY;
-    if (latest !== undefined && latestOfDay < latest) break;
-    if (!matches(spec, day)) continue;
-    const ticks = ticksOfDay(spec, timeZone, day, Number.NEGATIVE_INFINITY, atOrBefore, Number.POSITIVE_INFINITY);
-    const last = ticks[ticks.length - 1];
-    if (last !== undefined && (latest === undefined || last > latest)) latest = last;
-  }
-  return latest;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -364,7 +384,7 @@ function scanBackward(spec: CronSpec, timeZone: string | undefined, atOrBefore: 
 
 type Compiled = { spec: CronSpec; problem?: undefined } | { spec?: undefined; problem: string };
 
-// A plan asks about the same few schedules thousands of times; validation builds an Intl formatter.
+// A plan asks about the same few schedules thousands of times.
 const compiled = new Map<string, Compiled>();
 
 function compile(schedule: string, timeZone: string | undefined): Compiled {
@@ -423,19 +443,18 @@ export function validateSchedule(schedule: string, timeZone?: string): string | 
 }
 
 /**
- * The next `count` ticks strictly after `after`. An unset timeZone means the controller's zone, taken as UTC
- * (kube-controller-manager runs in UTC on EKS). Throws InputError for a schedule validateSchedule rejects.
+ * The next `count` ticks strictly after `after`, as the controller's Next chain gives them. An unset
+ * timeZone means the controller's own zone, taken as UTC (kube-controller-manager runs in UTC on EKS).
+ * Throws InputError for a schedule validateSchedule rejects.
  */
 export function nextTicks(schedule: string, timeZone: string | undefined, after: Date, count: number): Date[] {
   if (count <= 0) return [];
-  const spec = specOf(schedule, timeZone);
-  return scanForward(spec, timeZone, after.getTime(), Number.POSITIVE_INFINITY, count).map((t) => new Date(t));
+  return chain(specOf(schedule, timeZone), goZone(timeZone && zoneData(timeZone)), after.getTime(), Number.POSITIVE_INFINITY, count);
 }
 
 /** The latest tick at or before `atOrBefore` (inclusive), or undefined when none in the last five years. */
 export function latestTick(schedule: string, timeZone: string | undefined, atOrBefore: Date): Date | undefined {
-  const spec = specOf(schedule, timeZone);
-  const tick = scanBackward(spec, timeZone, atOrBefore.getTime());
+  const tick = latestOfChain(specOf(schedule, timeZone), goZone(timeZone && zoneData(timeZone)), atOrBefore.getTime());
   return tick === undefined ? undefined : new Date(tick);
 }
 
@@ -448,22 +467,76 @@ export function ticksBetween(
   limit = 1000,
 ): Date[] {
   if (limit <= 0 || untilInclusive.getTime() <= afterExclusive.getTime()) return [];
-  const spec = specOf(schedule, timeZone);
-  return scanForward(spec, timeZone, afterExclusive.getTime(), untilInclusive.getTime(), limit).map((t) => new Date(t));
+  return chain(specOf(schedule, timeZone), goZone(timeZone && zoneData(timeZone)), afterExclusive.getTime(), untilInclusive.getTime(), limit);
+}
+
+function chain(spec: CronSpec, zone: GoZone, after: number, until: number, limit: number): Date[] {
+  const ticks: Date[] = [];
+  for (let t = robfigNext(spec, zone, after); t !== undefined && t <= until && ticks.length < limit; t = robfigNext(spec, zone, t)) {
+    ticks.push(new Date(t));
+  }
+  return ticks;
 }
 
 /**
  * Instants in (afterExclusive, untilInclusive] at which `timeZone` changes its UTC offset (daylight saving).
- * The Kubernetes cron library is unreliable on such days in some zones, so the planner points them out.
+ * The controller's ticks are irregular on such days, so the planner points them out.
  */
 export function zoneTransitions(timeZone: string | undefined, afterExclusive: Date, untilInclusive: Date): Date[] {
   if (timeZone !== undefined && timeZoneProblem(timeZone) !== undefined) return [];
-  const from = afterExclusive.getTime();
-  const until = untilInclusive.getTime();
-  const found = new Set<number>();
-  for (let day = Math.floor(from / DAY) - 1; day * DAY - DAY <= until; day++) {
-    const zone = dayZone(timeZone, day);
-    if (!zone.steady && zone.at > from && zone.at <= until) found.add(zone.at);
+  return offsetChanges(goZone(timeZone && zoneData(timeZone)), afterExclusive.getTime(), untilInclusive.getTime(), Number.POSITIVE_INFINITY).map((t) => new Date(t));
+}
+
+/**
+ * The schedule as the controller's cron library holds it after `cron.ParseStandard`, for code that must
+ * follow the controller even where cutover would refuse the schedule (a date that never comes, @every).
+ * `next` is robfig's Next (undefined for Go's zero time); `problem` is the parse error the controller reports.
+ */
+export interface ControllerSchedule {
+  next(after: number): number | undefined;
+}
+
+export function controllerSchedule(schedule: string, timeZone: string | undefined): ControllerSchedule | { problem: string } {
+  if (schedule === '') return { problem: 'empty spec string' };
+  // A zone written into the schedule itself wins over spec.timeZone (the controller passes it on as is).
+  const prefixed = /^(?:CRON_)?TZ=([^ ]*) (.*)$/.exec(schedule);
+  if (prefixed) return controllerSchedule(prefixed[2]!.trim(), prefixed[1]);
+  if (timeZone !== undefined && !goLoadsZone(timeZone)) return { problem: `provided bad location ${timeZone}` };
+  const every = /^@every (.*)$/.exec(schedule);
+  if (every) {
+    const delay = goDuration(every[1]!);
+    if (delay === undefined) return { problem: `failed to parse duration ${schedule}` };
+    // robfig rounds the delay down to whole seconds, at least one.
+    const step = Math.max(SECOND, delay - (delay % SECOND));
+    return { next: (after) => after + step - (((after % SECOND) + SECOND) % SECOND) };
   }
-  return [...found].sort((a, b) => a - b).map((t) => new Date(t));
+  let spec: CronSpec;
+  try {
+    spec = parseSpec(schedule);
+  } catch (error) {
+    if (error instanceof ScheduleSyntaxError) return { problem: error.message };
+    throw error;
+  }
+  const zone = goZone(timeZone === undefined || timeZone === '' || timeZone === 'Local' ? undefined : zoneData(timeZone));
+  return { next: (after) => robfigNext(spec, zone, after) };
+}
+
+/** Whether Go's time.LoadLocation accepts the name (the embedded database; "" and "UTC" are UTC). */
+export function goLoadsZone(timeZone: string): boolean {
+  return timeZone === '' || timeZone === 'UTC' || timeZone === 'Local' || GO_ZONE_NAMES.has(zoneData(timeZone));
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: SECOND, m: MINUTE, h: HOUR };
+
+/** Go's time.ParseDuration, in milliseconds (for @every). */
+function goDuration(text: string): number | undefined {
+  const body = text.replace(/^[+-]/, '');
+  if (body === '0') return 0;
+  if (!/^(\d*\.?\d*(ns|us|µs|μs|ms|s|m|h))+$/.test(body)) return undefined;
+  let total = 0;
+  for (const [, value, unit] of body.matchAll(/(\d*\.?\d*)(ns|us|µs|μs|ms|s|m|h)/g)) {
+    if (value === '' || value === '.') return undefined;
+    total += Number(value) * DURATION_UNITS[unit!]!;
+  }
+  return text.startsWith('-') ? -total : total;
 }

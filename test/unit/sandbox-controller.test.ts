@@ -98,10 +98,11 @@ describe('simulated CronJob controller', () => {
     const { clock, cluster } = world();
     cluster.addCronJob(minutely({ concurrencyPolicy: 'Forbid', jobSeconds: 90 }));
     await clock.sleep(190_000);
-    // 10:01 runs until 10:02:30; the 10:02 tick is held back and started when that Job finishes.
+    // 10:01 runs until 10:02:30.1; the 10:02 tick is held back and started when that Job finishes. The
+    // controller wakes 100 ms after a tick, as the real one does.
     const jobs = cluster.jobs().map((j) => [j.scheduledTime, j.creationTimestamp]);
-    expect(jobs[0]).toEqual(['2026-03-02T10:01:00.000Z', '2026-03-02T10:01:00.000Z']);
-    expect(jobs[1]).toEqual(['2026-03-02T10:02:00.000Z', '2026-03-02T10:02:30.000Z']);
+    expect(jobs[0]).toEqual(['2026-03-02T10:01:00.000Z', '2026-03-02T10:01:00.100Z']);
+    expect(jobs[1]).toEqual(['2026-03-02T10:02:00.000Z', '2026-03-02T10:02:30.100Z']);
     expect(cluster.events.some((e) => e.reason === 'JobAlreadyActive')).toBe(true);
   });
 
@@ -111,6 +112,40 @@ describe('simulated CronJob controller', () => {
     await clock.sleep(60_000);
     // 09:00 in Kolkata (UTC+5:30) is 03:30 UTC.
     expect(ticksOf(cluster)).toEqual(['2026-03-02T03:30:00.000Z']);
+  });
+
+  // Issue 12: the controller estimates where to look for the latest missed tick; on uneven schedules the
+  // estimate can lie past it and no Job starts at all.
+  it('starts no Job on resume where the controller estimate skips the latest missed tick (*/5 9-17, resumed 18:00)', async () => {
+    const { clock, cluster } = world(new Date('2026-03-02T18:00:05Z'));
+    const cj = cluster.addCronJob(minutely({ schedule: '*/5 9-17 * * *', suspend: true, lastScheduleTime: '2026-03-02T17:45:00Z' }));
+    await cluster.setSuspend(cj, false);
+    await clock.sleep(60_000);
+    expect(ticksOf(cluster)).toEqual([]);
+  });
+
+  it('starts the latest missed tick where the estimate finds it (*/5 9-17, resumed 17:58)', async () => {
+    const { clock, cluster } = world(new Date('2026-03-02T17:58:05Z'));
+    const cj = cluster.addCronJob(minutely({ schedule: '*/5 9-17 * * *', suspend: true, lastScheduleTime: '2026-03-02T17:45:00Z' }));
+    await cluster.setSuspend(cj, false);
+    await clock.sleep(1_000);
+    expect(ticksOf(cluster)).toEqual(['2026-03-02T17:55:00.000Z']);
+  });
+
+  it('checks whether the tick was already started before Forbid: no JobAlreadyActive for a handled tick', async () => {
+    const { clock, cluster } = world(new Date('2026-03-02T10:00:30Z'));
+    const cj = cluster.addCronJob(minutely({ concurrencyPolicy: 'Forbid', lastScheduleTime: '2026-03-02T10:00:00Z' }));
+    cluster.addRunningJob(cj, '2026-03-02T10:00:00Z', 600);
+    await cluster.setLastScheduleTime(cj, '2026-03-02T10:00:00Z');
+    await clock.sleep(10_000);
+    expect(cluster.events.map((e) => e.reason)).not.toContain('JobAlreadyActive');
+  });
+
+  it('runs a CronJob in time zone Factory (the API server accepts it; Go reads it as UTC)', async () => {
+    const { clock, cluster } = world(new Date('2026-03-02T09:59:30Z'));
+    cluster.addCronJob(minutely({ schedule: '0 10 * * *', timeZone: 'Factory' }));
+    await clock.sleep(60_000);
+    expect(ticksOf(cluster)).toEqual(['2026-03-02T10:00:00.000Z']);
   });
 
   it('filters listed CronJobs by namespace and label selector', async () => {

@@ -65,7 +65,8 @@ describe('validateSchedule accepts what the Kubernetes API server accepts', () =
     expect(validateSchedule(', * * * *')).toMatch(/never fires/);
   });
 
-  it.each(['Europe/Berlin', 'UTC', 'Etc/GMT+5', 'America/Port-au-Prince'])('accepts time zone %j', (zone) => {
+  // Factory is in Go's embedded database (the API server accepts it) though Intl does not know it.
+  it.each(['Europe/Berlin', 'UTC', 'Etc/GMT+5', 'America/Port-au-Prince', 'Factory', 'posix/Europe/Berlin', 'EST'])('accepts time zone %j', (zone) => {
     expect(validateSchedule('0 2 * * *', zone)).toBeUndefined();
   });
 
@@ -76,8 +77,19 @@ describe('validateSchedule accepts what the Kubernetes API server accepts', () =
     ['europe/berlin', /case-sensitive.*"Europe\/Berlin"/],
     ['+01:00', /unknown time zone/],
     ['../etc/passwd', /unknown time zone/],
+    // Intl knows it; Go's database (and so the API server) does not.
+    ['US/Pacific-New', /unknown time zone/],
+    ['right/Europe/Berlin', /API server's host has a zoneinfo directory/],
+    ['posixrules', /API server's host has a zoneinfo directory/],
   ])('rejects time zone %j', (zone, message) => {
     expect(validateSchedule('0 2 * * *', zone)).toMatch(message);
+  });
+});
+
+describe('time zone Factory', () => {
+  it('ticks as UTC, as Go reads it', () => {
+    expect(nextTicks('30 2 * * *', 'Factory', new Date('2026-03-29T00:00:00Z'), 1)).toEqual([new Date('2026-03-29T02:30:00Z')]);
+    expect(latestTick('30 2 * * *', 'Factory', new Date('2026-03-29T03:00:00Z'))).toEqual(new Date('2026-03-29T02:30:00Z'));
   });
 });
 

@@ -1,14 +1,12 @@
 // A simulated Kubernetes cluster for rehearsals: CronJobs, Jobs with run times, and the CronJob
-// controller's scheduling as the real kube-controller-manager does it (see docs/sandbox.md):
-//   - a sync skips a suspended CronJob; otherwise it takes the most recent tick in (earliest, now], where
-//     earliest = lastScheduleTime ?? creationTimestamp, raised to now - startingDeadlineSeconds;
-//   - only that one most recent missed tick is started (the catch-up Job on resume);
-//   - Forbid with an unfinished Job leaves the tick missed (it may still start when the Job finishes);
-//     Replace deletes the unfinished Jobs first;
+// controller. Each sync runs the controller's own decision procedure (src/plan/controller.ts: upstream's
+// order of checks, its estimate of the most recent missed tick, status.active bookkeeping); this file only
+// answers its API calls from the simulated state and applies the status it writes. See docs/sandbox.md.
 //   - any update of the CronJob (spec or status) and any Job finishing syncs it at once; otherwise it is
-//     requeued for its next tick;
-//   - Job names are `<cronjob>-<scheduled unix time / 60>`, so a tick is started at most once per cluster;
-//   - more than 100 missed ticks only add a TooManyMissedTimes warning: the latest one still starts.
+//     requeued when the controller would requeue it (its next tick plus 100 ms);
+//   - a Job the CronJob owns but that is not in status.active (one created by someone else) is reported as
+//     UnexpectedJob and never adopted, so it does not count for Forbid or Replace;
+//   - Job names are `<cronjob>-<scheduled unix time / 60>`, so a tick is started at most once per cluster.
 // Every change of `suspend` is kept in `suspendHistory`, so a report can show when each copy was enabled.
 import { ApiError } from '../../core/errors.js';
 import type { AccessCheck, AccessVerdict, ClusterPort } from '../../core/ports.js';
@@ -21,7 +19,7 @@ import type {
   ObservedJob,
 } from '../../core/types.js';
 import { refKey } from '../../core/types.js';
-import { latestTick, nextTicks, ticksBetween } from '../../plan/schedule.js';
+import { syncCronJob, type JobRef, type SyncApi, type SyncCronJob, type SyncEvent, type SyncJob } from '../../plan/controller.js';
 import { matchesSelector, parseSelector } from './selector.js';
 import type { VirtualClock } from './clock.js';
 
@@ -58,7 +56,9 @@ export interface SimEvent {
   at: string;
   cluster: string;
   cronJob: string;
-  reason: 'SuccessfulCreate' | 'MissSchedule' | 'TooManyMissedTimes' | 'JobAlreadyActive' | 'SawCompletedJob';
+  /** The controller's own event reasons. */
+  reason: SyncEvent['reason'];
+  type: SyncEvent['type'];
   message: string;
 }
 
@@ -76,12 +76,15 @@ export interface SimulatedClusterOptions {
   random?: () => number;
 }
 
-/** Beyond this many missed ticks the real controller warns (it still starts only the latest). */
-const TOO_MANY_MISSED = 100;
+/** The controller retries a failed sync with back-off; the simulation waits this long. */
+const RETRY_MS = 5_000;
 
 interface SimCronJob {
   spec: SimCronJobSpec;
   observed: ObservedCronJob;
+  /** status.active: the Jobs the controller created and has not yet seen finish. */
+  active: JobRef[];
+  lastSuccessfulTime?: string;
   requeue?: { cancel(): void };
 }
 
@@ -126,7 +129,7 @@ export class SimulatedCluster implements ClusterPort {
       labels: spec.labels ?? {},
       annotations: spec.annotations ?? {},
     };
-    this.cronJobs.set(key, { spec, observed });
+    this.cronJobs.set(key, { spec, observed, active: [] });
     this.suspendHistory.push({ at: this.clock.now().getTime(), cronJob: key, suspend: observed.suspend });
     this.enqueue(key);
     return { ...observed };
@@ -136,8 +139,11 @@ export class SimulatedCluster implements ClusterPort {
   addRunningJob(ref: CronJobRef, scheduledTime: string, remainingSeconds: number): SimJob {
     const cj = this.mustGet(ref);
     const tick = Date.parse(scheduledTime);
-    // Started by the controller at its tick (or now, for a tick in the future), still running for `remainingSeconds`.
-    return this.createJob(cj, tick, remainingSeconds, Math.min(tick, this.clock.now().getTime()));
+    // Started by the controller at its tick (or now, for a tick in the future), still running for
+    // `remainingSeconds`; the controller created it, so it is in status.active.
+    const job = this.createJob(cj, tick, remainingSeconds, Math.min(tick, this.clock.now().getTime()));
+    cj.active.push({ name: job.name, uid: job.uid });
+    return job;
   }
 
   /** Every CronJob of the cluster as it is now. */
@@ -230,42 +236,69 @@ export class SimulatedCluster implements ClusterPort {
     if (!cj) return;
     cj.requeue?.cancel();
     cj.requeue = undefined;
-    if (cj.observed.suspend) return;
     const now = this.clock.now();
-    const tick = this.mostRecentMissedTick(cj, now);
-    if (tick !== undefined) this.startTick(cj, tick, now);
-    this.requeueAtNextTick(key, cj, now);
+    const owned = this.jobList.filter((j) => j.ownerUid === cj.observed.uid && !j.deleted).map(toSyncJob);
+    const result = syncCronJob(this.syncView(cj), owned, now, this.syncApi(cj));
+    for (const e of result.events) this.event(cj.observed, e);
+    if (result.updateStatus) this.writeStatus(cj, result.cronJob);
+    const wait = result.error !== undefined ? RETRY_MS : result.requeueAfterMs;
+    if (wait !== undefined) {
+      cj.requeue = this.clock.schedule(now.getTime() + Math.max(0, wait), () => this.sync(key), { daemon: true });
+    }
   }
 
-  private mostRecentMissedTick(cj: SimCronJob, now: Date): number | undefined {
+  /** The CronJob as the controller's informer shows it. */
+  private syncView(cj: SimCronJob): SyncCronJob {
     const o = cj.observed;
-    let earliest = Date.parse(o.lastScheduleTime ?? o.creationTimestamp);
-    if (o.startingDeadlineSeconds !== undefined) {
-      earliest = Math.max(earliest, now.getTime() - o.startingDeadlineSeconds * 1000);
-    }
-    const latest = latestTick(o.schedule, o.timeZone, now);
-    if (!latest || latest.getTime() <= earliest) return undefined;
-    const missed = ticksBetween(o.schedule, o.timeZone, new Date(earliest), now, TOO_MANY_MISSED + 1);
-    if (missed.length > TOO_MANY_MISSED) {
-      this.event(o, 'TooManyMissedTimes', 'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew');
-    }
-    return latest.getTime();
+    return {
+      namespace: o.namespace,
+      name: o.name,
+      uid: o.uid,
+      schedule: o.schedule,
+      ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
+      suspend: o.suspend,
+      concurrencyPolicy: o.concurrencyPolicy,
+      ...(o.startingDeadlineSeconds !== undefined ? { startingDeadlineSeconds: o.startingDeadlineSeconds } : {}),
+      creationTimestamp: o.creationTimestamp,
+      ...(o.lastScheduleTime !== undefined ? { lastScheduleTime: o.lastScheduleTime } : {}),
+      ...(cj.lastSuccessfulTime !== undefined ? { lastSuccessfulTime: cj.lastSuccessfulTime } : {}),
+      active: [...cj.active],
+    };
   }
 
-  private startTick(cj: SimCronJob, tick: number, now: Date): void {
-    const o = cj.observed;
-    const active = this.unfinishedJobs(o.uid);
-    if (o.concurrencyPolicy === 'Forbid' && active.length > 0) {
-      this.event(o, 'JobAlreadyActive', `Not starting job for tick ${iso(tick)}: previous job ${active[0]!.name} still running (Forbid)`);
-      return;
+  private writeStatus(cj: SimCronJob, status: SyncCronJob): void {
+    cj.active = [...status.active];
+    cj.lastSuccessfulTime = status.lastSuccessfulTime;
+    const last = status.lastScheduleTime === undefined ? undefined : new Date(status.lastScheduleTime).toISOString();
+    if (last !== cj.observed.lastScheduleTime) {
+      cj.observed = { ...cj.observed, lastScheduleTime: last, resourceVersion: this.nextVersion() };
     }
-    if (o.concurrencyPolicy === 'Replace') for (const job of active) job.deleted = true;
-    if (this.jobList.some((j) => !j.deleted && j.name === jobName(o.name, tick))) return;
-    this.createJob(cj, tick, this.runSeconds(cj.spec));
-    cj.observed = { ...o, lastScheduleTime: iso(tick), resourceVersion: this.nextVersion() };
-    this.event(o, 'SuccessfulCreate', `Created job ${jobName(o.name, tick)} for tick ${iso(tick)} at ${now.toISOString()}`);
   }
 
+  /** The API calls of one sync, answered from this cluster's state. */
+  private syncApi(cj: SimCronJob): SyncApi {
+    const byName = (name: string): SimJob | undefined =>
+      this.jobList.find((j) => !j.deleted && j.namespace === cj.observed.namespace && j.name === name);
+    return {
+      getCronJob: () => ({ ok: this.syncView(cj) }),
+      getJob: (name) => {
+        const job = byName(name);
+        return job ? { ok: toSyncJob(job) } : { notFound: true };
+      },
+      createJob: (name, tick) => {
+        if (byName(name)) return { exists: true };
+        return { ok: toSyncJob(this.createJob(cj, tick.getTime(), this.runSeconds(cj.spec))) };
+      },
+      deleteJob: (name) => {
+        const job = byName(name);
+        if (!job) return { error: `jobs.batch "${name}" not found` };
+        job.deleted = true;
+        return { ok: true };
+      },
+    };
+  }
+
+  /** The one place a Job comes into being in this cluster (the controller's, or one seeded as running). */
   private createJob(cj: SimCronJob, tick: number, runSeconds: number, createdAt?: number): SimJob {
     const now = this.clock.now().getTime();
     const job: SimJob = {
@@ -299,18 +332,8 @@ export class SimulatedCluster implements ClusterPort {
     this.enqueue(job.cronJob);
   }
 
-  private requeueAtNextTick(key: string, cj: SimCronJob, now: Date): void {
-    const [next] = nextTicks(cj.observed.schedule, cj.observed.timeZone, now, 1);
-    if (!next) return;
-    cj.requeue = this.clock.schedule(next.getTime(), () => this.sync(key), { daemon: true });
-  }
-
-  private unfinishedJobs(ownerUid: string): SimJob[] {
-    return this.jobList.filter((j) => j.ownerUid === ownerUid && !j.deleted && !j.outcome);
-  }
-
-  private event(o: ObservedCronJob, reason: SimEvent['reason'], message: string): void {
-    this.events.push({ at: this.clock.now().toISOString(), cluster: this.name, cronJob: refKey(o), reason, message });
+  private event(o: ObservedCronJob, e: SyncEvent): void {
+    this.events.push({ at: this.clock.now().toISOString(), cluster: this.name, cronJob: refKey(o), reason: e.reason, type: e.type, message: e.message });
   }
 
   private mustGet(ref: CronJobRef): SimCronJob {
@@ -339,6 +362,15 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** The real controller names a Job after its tick in minutes since the epoch. */
 export const jobName = (cronJobName: string, tick: number): string => `${cronJobName}-${Math.floor(tick / 60_000)}`;
+
+function toSyncJob(job: SimJob): SyncJob {
+  return {
+    name: job.name,
+    uid: job.uid,
+    ...(job.ownerUid !== undefined ? { controllerUid: job.ownerUid } : {}),
+    ...(job.outcome !== undefined ? { finished: job.outcome, completionTime: new Date(job.finishAt).toISOString() } : {}),
+  };
+}
 
 function toObservedJob(job: SimJob): ObservedJob {
   const { cluster: _c, cronJob: _k, finishAt: _f, deleted: _d, ...observed } = job;
