@@ -5,6 +5,7 @@ import { formatDuration } from '../core/duration.js';
 import type { CronJobRef, ManagedBy, ObservedCronJob, ObservedJob } from '../core/types.js';
 import { refKey } from '../core/types.js';
 import { decideCatchUp } from './catch-up.js';
+import { exactLatestMissedTick, mostRecentScheduleTime } from './controller.js';
 import { latestTick, nextTicks, validateSchedule } from './schedule.js';
 import type { CronJobAction, CronJobPlanEntry, CronJobSide, PlanMessage, Severity, SpecDifference } from './types.js';
 
@@ -194,12 +195,40 @@ function noteTickInWindow(input: CronJobInput, settings: CronJobSettings, notes:
   const reasons = new Map<string, number[]>();
   for (const { tick, reason } of decision.skip) reasons.set(reason, [...(reasons.get(reason) ?? []), tick]);
   for (const [reason, ticks] of reasons) outcomes.push(`${list(ticks)} ${ticks.length === 1 ? 'runs' : 'run'} on neither cluster (${reason})`);
+  noteControllerWouldLose(input, settings, now + ms, notes);
   notes.add(
     'warning',
     'tick-in-window',
     `${ticks.length === 1 ? 'tick' : 'ticks'} ${ticks.join(', ')} ${ticks.length === 1 ? 'falls' : 'fall'} within the estimated handoff ` +
       `window of ${formatDuration(ms)}${drains ? ' (the drain of its running Jobs)' : ''}, while both copies are suspended: ` +
       outcomes.join('; '),
+  );
+}
+
+/**
+ * Where the CronJob controller's own catch-up (a target resumed with the source's lastScheduleTime, as
+ * handoffs used to) would start no Job although a tick was missed: its estimate overshoots on uneven
+ * schedules. cutover starts the missed ticks itself with latest and all; the warning says what it replaces.
+ */
+function noteControllerWouldLose(input: CronJobInput, settings: CronJobSettings, resumedAt: number, notes: Notes): void {
+  const policy = settings.cronjobs.missedRuns;
+  if (policy === 'skip') return;
+  const target = input.target ?? input.source;
+  const alone = {
+    schedule: target.schedule,
+    ...(target.timeZone !== undefined ? { timeZone: target.timeZone } : {}),
+    creationTimestamp: target.creationTimestamp,
+    ...(input.source.lastScheduleTime !== undefined ? { lastScheduleTime: input.source.lastScheduleTime } : {}),
+    ...(target.startingDeadlineSeconds !== undefined ? { startingDeadlineSeconds: target.startingDeadlineSeconds } : {}),
+  };
+  const at = new Date(resumedAt);
+  const exact = exactLatestMissedTick(alone, at);
+  if (exact === undefined || mostRecentScheduleTime(alone, at).tick !== undefined) return;
+  notes.add(
+    'warning',
+    'controller-would-lose',
+    `the CronJob controller alone would start no Job for the missed tick ${exact.toISOString()} (its missed-tick estimate ` +
+      `overshoots on this uneven schedule); cutover starts it itself on ${settings.to} (missedRuns: ${policy})`,
   );
 }
 

@@ -216,3 +216,19 @@ export function truncate(instant: number, unit: number): number {
 
 export const DAY_MS = DAY;
 export const HOUR_MS = HOUR;
+
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/**
+ * An instant as Go's time.Format(time.RFC3339) writes it in a zone: the wall-clock time with the zone's
+ * offset (`2026-03-29T03:30:00+02:00`), `Z` for offset zero, whole seconds. The CronJob controller writes a
+ * Job's scheduled-timestamp annotation this way, in the CronJob's zone.
+ */
+export function rfc3339InZone(instant: number, timeZone: string | undefined): string {
+  const whole = Math.floor(instant / SECOND) * SECOND;
+  const offset = goZone(timeZone).period(whole).offset;
+  const wall = new Date(whole + offset).toISOString().slice(0, 19);
+  if (offset === 0) return `${wall}Z`;
+  const minutes = Math.round(Math.abs(offset) / 60_000);
+  return `${wall}${offset < 0 ? '-' : '+'}${two(Math.floor(minutes / 60))}:${two(minutes % 60)}`;
+}

@@ -3,7 +3,7 @@
 import type { V1CronJob } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { activeReference, addActivePatch, jobForTick, jobNameForTick } from '../../src/adapters/k8s/jobs.js';
-import { rfc3339InZone } from '../../src/core/zone-time.js';
+import { rfc3339InZone } from '../../src/plan/zone.js';
 import { decideCatchUp, describeTick, type CatchUpInput } from '../../src/plan/catch-up.js';
 
 const at = (iso: string): number => Date.parse(iso);

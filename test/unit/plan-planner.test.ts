@@ -192,6 +192,20 @@ describe('buildPlan: what the operator should know', () => {
     expect(message(all, 'tick-in-window')).toMatch(/10:10:00.000Z, 2025-06-02T10:15:00.000Z run once each, late, on green: cutover starts their Jobs/);
   });
 
+  it("warns where the controller's own catch-up would lose a missed tick that cutover then runs (issue 12)", () => {
+    // */5 9-17, last run 17:45, both suspended through 17:50 and 17:55 by a drain until after 18:00: the
+    // controller's estimate jumps past 17:55 and starts nothing.
+    const { source, target } = copies({ schedule: '*/5 9-17 * * *', lastScheduleTime: '2025-06-02T17:45:00Z' });
+    const options = { observedAt: '2025-06-02T17:46:00.000Z', jobs: [job(source)] };
+    const latest = only(planOf([source], [target], { ...options, loaded: { cronjobs: { missedRuns: 'latest', drainTimeoutMs: 15 * 60_000 } } }));
+    expect(message(latest, 'controller-would-lose')).toMatch(/controller alone would start no Job for the missed tick 2025-06-02T17:55:00.000Z.*cutover starts it itself on green/);
+    const skip = only(planOf([source], [target], { ...options, loaded: { cronjobs: { drainTimeoutMs: 15 * 60_000 } } }));
+    expect(codes(skip)).not.toContain('controller-would-lose');
+    // A short window misses one tick at most: the controller finds it.
+    const short = only(planOf([source], [target], { observedAt: '2025-06-02T17:49:45.000Z', loaded: { cronjobs: { missedRuns: 'latest' } } }));
+    expect(codes(short)).not.toContain('controller-would-lose');
+  });
+
   it('does not warn about ticks for CronJobs that are not moved', () => {
     const { source, target } = copies({ suspend: true }, { suspend: false });
     const entry = only(planOf([source], [target], { observedAt: '2025-06-02T10:14:45.000Z' }));

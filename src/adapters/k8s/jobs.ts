@@ -3,7 +3,7 @@
 // AlreadyExists), the controller counts it as its own (controller ownerReference) and every tool that reads
 // the scheduled-timestamp annotation sees which tick it ran. Pure builders; cluster.ts sends them.
 import type { V1CronJob, V1Job, V1ObjectReference } from '@kubernetes/client-node';
-import { rfc3339InZone } from '../../core/zone-time.js';
+import { rfc3339InZone } from '../../plan/zone.js';
 import { SCHEDULED_TIMESTAMP_ANNOTATION, STARTED_BY_ANNOTATION } from './convert.js';
 
 /** `<cronjob>-<tick in minutes since the epoch>`, the controller's deterministic name. */

@@ -214,7 +214,10 @@ export class SimulatedCluster implements ClusterPort {
     if (existing) return { job: toObservedJob(existing), created: false };
     const job = this.createJob(cj, at, this.runSeconds(cj.spec));
     job.startedBy = 'cutover';
-    this.event(cj.observed, 'SuccessfulCreate', `Created job ${job.name} for tick ${iso(at)} (started by cutover)`);
+    // As the real adapter does: listed in status.active (a status write, which syncs the CronJob), so the
+    // controller tracks it as its own.
+    cj.active.push({ name: job.name, uid: job.uid });
+    this.enqueue(refKey(ref));
     return { job: toObservedJob(job), created: true };
   }
 
