@@ -14,6 +14,7 @@ import type { AccessCheck, AccessVerdict, ClusterPort } from '../../core/ports.j
 import type { CronJobRef, CronJobSelector, ObservedCronJob, ObservedJob } from '../../core/types.js';
 import { connectCluster, lazyConnection, makeApiClient, type ClusterConnection } from './client.js';
 import { toObservedCronJob, toObservedJob } from './convert.js';
+import { KubernetesFence } from './fence.js';
 import type { Operation } from './errors.js';
 import { lastScheduleTimePatch, suspendPatch } from './patches.js';
 import { callOptions, defaultRequestPolicy, listAll, pageParams, read, write, type RequestPolicy } from './request.js';
@@ -40,6 +41,7 @@ export class KubernetesCluster implements ClusterPort {
 
   private readonly policy: RequestPolicy;
   private readonly pageSize: number;
+  readonly fence: KubernetesFence;
 
   constructor(
     readonly name: string,
@@ -48,6 +50,7 @@ export class KubernetesCluster implements ClusterPort {
   ) {
     this.policy = options.policy ?? defaultRequestPolicy;
     this.pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    this.fence = new KubernetesFence(name, connection, this.policy);
   }
 
   private async apis(): Promise<Apis> {

@@ -16,6 +16,7 @@ import { refKey } from '../../core/types.js';
 import { formatDuration } from '../../core/duration.js';
 import { ensureBaseline } from './baseline.js';
 import type { HandoffContext } from './context.js';
+import { fenceSource, ownTarget } from './fence.js';
 import { drainSource, unfinishedSourceJobs } from './drain.js';
 import type { PoolSlot } from './pool.js';
 import { quietStart } from './order.js';
@@ -147,7 +148,7 @@ class Handoff {
       await stored;
       ctx.signal.throwIfAborted();
     }
-    let [drain, target] = await settledTogether(drainSource(ctx, source), readCronJob(ctx, 'target', this.ref), stored);
+    let [drain, target] = await settledTogether(drainSource(ctx, source), readCronJob(ctx, 'target', this.ref), stored, fenceSource(ctx, this.ref));
     if (drain !== 'none') {
       // The drain waited or was skipped: say so, and read the target again after the wait.
       [target] = await settledTogether(readCronJob(ctx, 'target', this.ref), ctx.record(this.ref, { phase: 'drained', drain }));
@@ -189,6 +190,7 @@ class Handoff {
     if (rechecked.wrote) {
       await ctx.record(this.ref, { baseline: rechecked.baseline ?? '', baselineReason: rechecked.reason });
     }
+    await ownTarget(ctx, this.ref);
     await enableTarget(ctx, rechecked.target);
     return true;
   }
@@ -198,6 +200,7 @@ class Handoff {
     const floor = toMs(ctx.progress(this.ref).targetLastBefore);
     const verdict = await verifyHandoff(ctx, pair, floor);
     if (verdict.outcome === 'source-enabled') return verdict.pair;
+    await ownTarget(ctx, this.ref);
     await ctx.record(this.ref, { phase: 'verified', finishedAt: ctx.clock.now().toISOString() });
     ctx.reporter.info(`${this.key}: verified: suspended on ${ctx.source.name}, running on ${ctx.target.name}`);
     return 'done';

@@ -1,0 +1,266 @@
+// FencePort over client-node: the runbook's admission policy and binding (server-side applied, cutover's
+// field manager), the per-namespace ownership records, and the dry run that asks the server whether it
+// would admit a resume. Objects come from the pure builders in fence-spec.ts.
+import {
+  AdmissionregistrationV1Api,
+  AdmissionregistrationV1beta1Api,
+  ApiException,
+  BatchV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1ConfigMap,
+} from '@kubernetes/client-node';
+import { HaltError } from '../../core/errors.js';
+import type { FenceMode, FencePort, FenceRecord, FenceScope, FenceState, Ownership } from '../../core/fence.js';
+import type { CronJobRef } from '../../core/types.js';
+import { makeApiClient, type ClusterConnection } from './client.js';
+import type { Operation } from './errors.js';
+import { serverMessage } from './errors.js';
+import {
+  FENCE_FIELD_MANAGER,
+  FENCE_RECORD,
+  fencePolicyName,
+  mutatingBinding,
+  mutatingPolicy,
+  ownershipPatch,
+  recordConfigMap,
+  recordOf,
+  validatingBinding,
+  validatingPolicy,
+} from './fence-spec.js';
+import { suspendPatch } from './patches.js';
+import { callOptions, defaultRequestPolicy, read, write, type RequestPolicy } from './request.js';
+
+interface Apis {
+  server: string;
+  admission: AdmissionregistrationV1Api;
+  admissionBeta: AdmissionregistrationV1beta1Api;
+  core: CoreV1Api;
+  batch: BatchV1Api;
+}
+
+const ADMISSION = 'admissionregistration.k8s.io';
+const apply = () => setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+const merge = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const notFound = (error: unknown): boolean => error instanceof ApiException && error.code === 404;
+
+/** Resolves to undefined where the server answers 404. */
+async function orMissing<T>(send: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await send();
+  } catch (error) {
+    if (notFound(error)) return undefined;
+    throw error;
+  }
+}
+
+export class KubernetesFence implements FencePort {
+  private clients: { from: ClusterConnection; apis: Apis } | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly connection: () => Promise<ClusterConnection>,
+    private readonly policy: RequestPolicy = defaultRequestPolicy,
+  ) {}
+
+  private async apis(): Promise<Apis> {
+    const connection = await this.connection();
+    if (this.clients?.from !== connection) {
+      const { kubeConfig, server } = connection;
+      this.clients = {
+        from: connection,
+        apis: {
+          server,
+          admission: makeApiClient(kubeConfig, AdmissionregistrationV1Api),
+          admissionBeta: makeApiClient(kubeConfig, AdmissionregistrationV1beta1Api),
+          core: makeApiClient(kubeConfig, CoreV1Api),
+          batch: makeApiClient(kubeConfig, BatchV1Api),
+        },
+      };
+    }
+    return this.clients.apis;
+  }
+
+  private op(server: string, verb: string, resource: string, group: string, ref?: Partial<CronJobRef>): Operation {
+    return { cluster: this.name, server, verb, resource, group, ...ref };
+  }
+
+  async servesMutatingPolicies(): Promise<boolean> {
+    const { server, admissionBeta } = await this.apis();
+    const op = this.op(server, 'get', `/apis/${ADMISSION}/v1beta1`, ADMISSION);
+    const list = await read(op, this.policy, () => orMissing(() => admissionBeta.getAPIResources(callOptions(this.policy))));
+    return (list?.resources ?? []).some((r) => r.name === 'mutatingadmissionpolicies');
+  }
+
+  async state(scope: FenceScope): Promise<FenceState> {
+    const [mode, records] = await Promise.all([this.mode(scope.runbook), this.records(scope.namespaces)]);
+    return { ...(mode ? { mode } : {}), records };
+  }
+
+  private async mode(runbook: string): Promise<FenceMode | undefined> {
+    const { server, admission, admissionBeta } = await this.apis();
+    const name = fencePolicyName(runbook);
+    const op = this.op(server, 'get', 'validatingadmissionpolicybindings', ADMISSION, { name });
+    const binding = await read(op, this.policy, () =>
+      orMissing(() => admission.readValidatingAdmissionPolicyBinding({ name }, callOptions(this.policy))),
+    );
+    if (binding) return binding.spec?.validationActions?.includes('Deny') ? 'Deny' : 'Warn';
+    if (!(await this.servesMutatingPolicies())) return undefined;
+    const mop = this.op(server, 'get', 'mutatingadmissionpolicybindings', ADMISSION, { name });
+    const mutating = await read(mop, this.policy, () =>
+      orMissing(() => admissionBeta.readMutatingAdmissionPolicyBinding({ name }, callOptions(this.policy))),
+    );
+    return mutating ? 'Mutate' : undefined;
+  }
+
+  private async records(namespaces: string[]): Promise<Record<string, FenceRecord | undefined>> {
+    const entries = await Promise.all(namespaces.map(async (ns) => [ns, await this.record(ns)] as const));
+    return Object.fromEntries(entries);
+  }
+
+  async record(namespace: string): Promise<FenceRecord | undefined> {
+    const { server, core } = await this.apis();
+    const op = this.op(server, 'get', 'configmaps', '', { namespace, name: FENCE_RECORD });
+    const found = await read(op, this.policy, () =>
+      orMissing(() => core.readNamespacedConfigMap({ name: FENCE_RECORD, namespace }, callOptions(this.policy))),
+    );
+    return found ? recordOf(found.data) : undefined;
+  }
+
+  async install(scope: FenceScope, mode: FenceMode, defaultOwnership: Ownership): Promise<void> {
+    if (mode === 'Mutate' && !(await this.servesMutatingPolicies())) {
+      throw new HaltError(
+        `cluster ${this.name} does not serve ${ADMISSION}/v1beta1 MutatingAdmissionPolicy, which --mode Mutate needs.`,
+        'Use --mode Deny (or Warn), or enable the API on the apiserver (--runtime-config and the MutatingAdmissionPolicy feature gate).',
+      );
+    }
+    // Records first: once the binding exists, a fenced namespace without its record refuses every write.
+    await Promise.all(scope.namespaces.map((ns) => this.ensureRecord(ns, defaultOwnership)));
+    if (mode === 'Mutate') {
+      await this.applyObject('mutatingadmissionpolicies', mutatingPolicy(scope));
+      await this.applyObject('mutatingadmissionpolicybindings', mutatingBinding(scope));
+      await this.removeValidating(scope.runbook);
+    } else {
+      await this.applyObject('validatingadmissionpolicies', validatingPolicy(scope));
+      await this.applyObject('validatingadmissionpolicybindings', validatingBinding(scope, mode));
+      if (await this.servesMutatingPolicies()) await this.removeMutating(scope.runbook);
+    }
+  }
+
+  private async ensureRecord(namespace: string, defaultOwnership: Ownership): Promise<void> {
+    const { server, core } = await this.apis();
+    const existing = await this.record(namespace);
+    if (existing) return;
+    const op = this.op(server, 'create', 'configmaps', '', { namespace, name: FENCE_RECORD });
+    try {
+      await write(op, () =>
+        core.createNamespacedConfigMap(
+          { namespace, body: recordConfigMap(namespace, defaultOwnership) as V1ConfigMap, fieldManager: FENCE_FIELD_MANAGER },
+          callOptions(this.policy),
+        ),
+      );
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause;
+      if (cause instanceof ApiException && cause.code === 409) return; // created meanwhile: keep it as it is
+      if (cause instanceof ApiException && cause.code === 404) {
+        throw new HaltError(
+          `namespace ${namespace} does not exist on cluster ${this.name}, so its ownership record cannot be written.`,
+          `Create the namespace first (\`kubectl create namespace ${namespace}\`), then run \`cutover fence\` again, before deploying CronJobs there.`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async applyObject(resource: string, body: Record<string, unknown>): Promise<void> {
+    const { server, admission, admissionBeta } = await this.apis();
+    const name = (body['metadata'] as { name: string }).name;
+    const op = this.op(server, 'patch', resource, ADMISSION, { name });
+    const params = { name, body, fieldManager: FENCE_FIELD_MANAGER, force: true };
+    const options = callOptions(this.policy, apply());
+    await write(op, async () => {
+      switch (resource) {
+        case 'validatingadmissionpolicies':
+          return admission.patchValidatingAdmissionPolicy(params, options);
+        case 'validatingadmissionpolicybindings':
+          return admission.patchValidatingAdmissionPolicyBinding(params, options);
+        case 'mutatingadmissionpolicies':
+          return admissionBeta.patchMutatingAdmissionPolicy(params, options);
+        default:
+          return admissionBeta.patchMutatingAdmissionPolicyBinding(params, options);
+      }
+    });
+  }
+
+  async remove(runbook: string): Promise<{ removed: string[] }> {
+    const removed = [...(await this.removeValidating(runbook))];
+    if (await this.servesMutatingPolicies()) removed.push(...(await this.removeMutating(runbook)));
+    return { removed };
+  }
+
+  /** Binding first: a policy without its binding enforces nothing, a binding without its policy fails. */
+  private async removeValidating(runbook: string): Promise<string[]> {
+    const { server, admission } = await this.apis();
+    const name = fencePolicyName(runbook);
+    const removed: string[] = [];
+    const b = this.op(server, 'delete', 'validatingadmissionpolicybindings', ADMISSION, { name });
+    if (await write(b, () => orMissing(() => admission.deleteValidatingAdmissionPolicyBinding({ name }, callOptions(this.policy))))) {
+      removed.push(`ValidatingAdmissionPolicyBinding/${name}`);
+    }
+    const p = this.op(server, 'delete', 'validatingadmissionpolicies', ADMISSION, { name });
+    if (await write(p, () => orMissing(() => admission.deleteValidatingAdmissionPolicy({ name }, callOptions(this.policy))))) {
+      removed.push(`ValidatingAdmissionPolicy/${name}`);
+    }
+    return removed;
+  }
+
+  private async removeMutating(runbook: string): Promise<string[]> {
+    const { server, admissionBeta } = await this.apis();
+    const name = fencePolicyName(runbook);
+    const removed: string[] = [];
+    const b = this.op(server, 'delete', 'mutatingadmissionpolicybindings', ADMISSION, { name });
+    if (await write(b, () => orMissing(() => admissionBeta.deleteMutatingAdmissionPolicyBinding({ name }, callOptions(this.policy))))) {
+      removed.push(`MutatingAdmissionPolicyBinding/${name}`);
+    }
+    const p = this.op(server, 'delete', 'mutatingadmissionpolicies', ADMISSION, { name });
+    if (await write(p, () => orMissing(() => admissionBeta.deleteMutatingAdmissionPolicy({ name }, callOptions(this.policy))))) {
+      removed.push(`MutatingAdmissionPolicy/${name}`);
+    }
+    return removed;
+  }
+
+  async setOwnership(ref: CronJobRef, ownership: Ownership): Promise<FenceRecord> {
+    const { server, core } = await this.apis();
+    const op = this.op(server, 'patch', 'configmaps', '', { namespace: ref.namespace, name: FENCE_RECORD });
+    const stored = await write(op, () =>
+      core.patchNamespacedConfigMap(
+        { name: FENCE_RECORD, namespace: ref.namespace, body: ownershipPatch(ref.name, ownership), fieldManager: FENCE_FIELD_MANAGER },
+        callOptions(this.policy, merge()),
+      ),
+    );
+    return recordOf(stored.data);
+  }
+
+  async admitsResume(ref: CronJobRef): Promise<{ admitted: boolean; reason?: string }> {
+    const { server, batch } = await this.apis();
+    const op = this.op(server, 'patch', 'cronjobs', 'batch', ref);
+    try {
+      const stored = await write(op, () =>
+        batch.patchNamespacedCronJob(
+          { name: ref.name, namespace: ref.namespace, body: suspendPatch(false), dryRun: 'All', fieldManager: FENCE_FIELD_MANAGER },
+          callOptions(this.policy, merge()),
+        ),
+      );
+      // Mode Mutate admits the write but stores suspend: true.
+      return stored.spec?.suspend === true ? { admitted: false, reason: 'the fence keeps it suspended (mode Mutate)' } : { admitted: true };
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause;
+      if (cause instanceof ApiException && (cause.code === 403 || cause.code === 422)) {
+        return { admitted: false, reason: serverMessage(cause.body) ?? `HTTP ${cause.code}` };
+      }
+      throw error;
+    }
+  }
+}
+
