@@ -5,6 +5,9 @@
 // engine and the commands see; src/adapters/k8s/fence.ts implements the port.
 import type { CronJobRef } from './types.js';
 
+/** The ownership record's name (a ConfigMap), in every fenced namespace: the binding's paramRef finds it there. */
+export const FENCE_RECORD = 'cutover-fence';
+
 /** Deny refuses; Warn lets the write through with a warning and an audit annotation; Mutate forces suspend. */
 export type FenceMode = 'Deny' | 'Warn' | 'Mutate';
 export const FENCE_MODES: readonly FenceMode[] = ['Deny', 'Warn', 'Mutate'];

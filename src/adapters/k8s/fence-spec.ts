@@ -1,10 +1,9 @@
 // Pure builders of the fence's Kubernetes objects: the admission policy and binding of a runbook, and the
 // ownership record of a namespace. Sent by fence.ts; reasoning in docs/fence.md.
 import { InputError } from '../../core/errors.js';
-import type { FenceMode, FenceRecord, FenceScope, Ownership } from '../../core/fence.js';
+import { FENCE_RECORD, type FenceMode, type FenceRecord, type FenceScope, type Ownership } from '../../core/fence.js';
 
-/** The ownership record's name, in every fenced namespace: the binding's paramRef finds it there. */
-export const FENCE_RECORD = 'cutover-fence';
+export { FENCE_RECORD };
 /** Key of the record's default; `_` never starts a CronJob name, so it cannot collide with one. */
 export const DEFAULT_KEY = '_default';
 /** The field manager of every fence write, so managedFields show who owns the record. */

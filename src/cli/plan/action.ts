@@ -1,9 +1,11 @@
 // `cutover plan`: observe, plan, print. A plan with errors exits 1: execute would refuse it.
 import { loadRunbook } from '../../config/load.js';
 import type { LoadedRunbook } from '../../config/types.js';
+import type { Ports } from '../../core/ports.js';
 import { writePlanFile } from '../../plan/file.js';
 import { type Plan, PLAN_VERSION } from '../../plan/types.js';
 import type { CliContext } from '../context.js';
+import { showPlanFences } from '../fence/action.js';
 import { paint } from '../io.js';
 import { connect, freshPlan, planErrors, renderPlanText } from '../planning.js';
 import type { PlanOptions } from './command.js';
@@ -11,9 +13,11 @@ import type { PlanOptions } from './command.js';
 export async function plan(options: PlanOptions, context: CliContext): Promise<void> {
   const { stdout, stderr } = context.io;
   const loaded = await loadRunbook(options.file, options.env !== undefined ? { environment: options.env } : {});
-  const made = await makePlan(loaded);
+  const ports = loaded.environment.sandbox === undefined ? await connect(loaded) : undefined;
+  const made = await makePlan(loaded, ports);
   if (options.output === 'json') stdout.write(`${JSON.stringify({ version: PLAN_VERSION, plan: made }, null, 2)}\n`);
   else stdout.write(renderPlanText(made, context.color()));
+  if (ports) await showPlanFences(context, loaded, ports, made, options.output !== 'json');
   if (options.out !== undefined) {
     await writePlanFile(options.out, made);
     stderr.write(`plan saved to ${options.out}; \`cutover execute -f ${options.file} --plan ${options.out}\` carries it out\n`);
@@ -31,10 +35,10 @@ export async function plan(options: PlanOptions, context: CliContext): Promise<v
 }
 
 /** The sandbox plans as of its own virtual start; a real environment is observed now. */
-async function makePlan(loaded: LoadedRunbook): Promise<Plan> {
-  if (loaded.environment.sandbox !== undefined) {
+async function makePlan(loaded: LoadedRunbook, ports: Ports | undefined): Promise<Plan> {
+  if (!ports) {
     const { planSandbox } = await import('../../adapters/sandbox/run.js');
     return planSandbox(loaded);
   }
-  return freshPlan(loaded, await connect(loaded));
+  return freshPlan(loaded, ports);
 }
