@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { helmPath, kubectlPath } from './clients.js';
 import { labClusterNames, labReadyz, motoResponds } from './lab-env.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -35,5 +36,6 @@ export default async function checkLabIsUp(): Promise<void> {
   if (problems.length > 0) {
     throw new Error(`the lab is not up (${problems.join('; ')}): run \`npm run lab:up\` first`);
   }
-  await buildCli();
+  // helm and kubectl for the fence's real-client tests: built once (minutes on a fresh machine), then cached.
+  await Promise.all([buildCli(), helmPath(), kubectlPath()]);
 }

@@ -21,6 +21,7 @@ import {
   FENCE_FIELD_MANAGER,
   FENCE_RECORD,
   fencePolicyName,
+  labelSelector,
   mutatingBinding,
   mutatingPolicy,
   ownershipPatch,
@@ -43,6 +44,33 @@ interface Apis {
 const ADMISSION = 'admissionregistration.k8s.io';
 const apply = () => setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 const merge = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const PROBE = 'cutover-fence-probe';
+const RECORD_SEEN_MS = 60_000;
+
+/** A suspended CronJob for dry runs only: never stored. */
+const probeCronJob = (labels: Record<string, string>) => ({
+  apiVersion: 'batch/v1',
+  kind: 'CronJob',
+  metadata: { name: PROBE, labels },
+  spec: {
+    schedule: '0 0 1 1 *',
+    suspend: true,
+    jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'probe', image: 'probe' }] } } } },
+  },
+});
+
+/** Labels that the runbook's selector selects, so the probe is judged by the fence like its CronJobs. */
+function probeLabels(selector: string | undefined): Record<string, string> {
+  if (!selector) return {};
+  const parsed = labelSelector(selector);
+  const labels: Record<string, string> = { ...parsed.matchLabels };
+  for (const e of parsed.matchExpressions ?? []) {
+    if (e.operator === 'In') labels[e.key] = e.values?.[0] ?? '';
+    if (e.operator === 'Exists') labels[e.key] = 'probe';
+  }
+  return labels;
+}
+
 const notFound = (error: unknown): boolean => error instanceof ApiException && error.code === 404;
 
 /** Resolves to undefined where the server answers 404. */
@@ -145,6 +173,39 @@ export class KubernetesFence implements FencePort {
       await this.applyObject('validatingadmissionpolicies', validatingPolicy(scope));
       await this.applyObject('validatingadmissionpolicybindings', validatingBinding(scope, mode));
       if (await this.servesMutatingPolicies()) await this.removeMutating(scope.runbook);
+    }
+    const labels = probeLabels(scope.selector);
+    await Promise.all(scope.namespaces.map((ns) => this.awaitRecordSeen(ns, labels)));
+  }
+
+  /**
+   * The apiserver reads the records through an informer it starts for a new binding: until that has
+   * synced, every matched write is refused as if the record were missing ("no params found"), cutover's own
+   * suspends included. A dry-run create of a suspended probe CronJob, which the fence always admits once it
+   * sees the record, tells when the fence is in force.
+   */
+  private async awaitRecordSeen(namespace: string, labels: Record<string, string>): Promise<void> {
+    const { server, batch } = await this.apis();
+    const op = this.op(server, 'create', 'cronjobs', 'batch', { namespace, name: PROBE });
+    const deadline = this.policy.clock.now().getTime() + RECORD_SEEN_MS;
+    for (;;) {
+      try {
+        await write(op, () =>
+          batch.createNamespacedCronJob({ namespace, body: probeCronJob(labels), dryRun: 'All', fieldManager: FENCE_FIELD_MANAGER }, callOptions(this.policy)),
+        );
+        return;
+      } catch (error) {
+        const said = error instanceof Error ? error.message : String(error);
+        // Without `create` on cronjobs the probe cannot ask; the fence is installed all the same.
+        if (!/no params found/.test(said)) return;
+        if (this.policy.clock.now().getTime() > deadline) {
+          throw new HaltError(
+            `cluster ${this.name} has the fence installed but its apiserver still does not see the ownership record in ${namespace} after ${RECORD_SEEN_MS / 1000} s: CronJob writes there are refused meanwhile.`,
+            'Run `cutover fence` again in a moment; if it persists, check the apiserver (`cutover plan` shows the fence).',
+          );
+        }
+        await this.policy.clock.sleep(500);
+      }
     }
   }
 
