@@ -1,11 +1,11 @@
 // The fence: an admission policy on a cluster that refuses (or, where the server can, rewrites) any create
 // or update of a selected CronJob with `suspend` not true, unless the cluster owns that CronJob. Ownership
-// is cutover's record on the cluster: one ConfigMap per fenced namespace (FENCE_RECORD), which only cutover
-// writes, so re-applying a chart or a manifest never touches it (docs/fence.md). These are the shapes the
+// is cutover's record on the cluster: one FenceRecord (cutover.dev/v1) per fenced namespace (FENCE_RECORD),
+// which only cutover writes, so re-applying a chart or a manifest never touches it (docs/fence.md). These are the shapes the
 // engine and the commands see; src/adapters/k8s/fence.ts implements the port.
 import type { CronJobRef } from './types.js';
 
-/** The ownership record's name (a ConfigMap), in every fenced namespace: the binding's paramRef finds it there. */
+/** The ownership record's name (a FenceRecord), in every fenced namespace: the binding's paramRef finds it there. */
 export const FENCE_RECORD = 'cutover-fence';
 
 /** Deny refuses; Warn lets the write through with a warning and an audit annotation; Mutate forces suspend. */

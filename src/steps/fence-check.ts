@@ -1,6 +1,6 @@
 // Preflight's look at the fences (docs/fence.md): each cluster's fence state is reported, every place a copy
 // could be enabled on a cluster that does not own it is warned about and journaled, and where a cluster
-// keeps ownership records the run must be allowed to move them (read and patch the record ConfigMap):
+// keeps ownership records the run must be allowed to move them (read and patch the namespace's FenceRecord):
 // a handoff that could suspend the source but not record the move would stop with both copies suspended.
 import type { PreflightStep } from '../config/types.js';
 import { HaltError } from '../core/errors.js';
@@ -43,11 +43,11 @@ async function checkRecordAccess(ports: ClusterPort[], fences: ClusterFence[]): 
       const records = fences.find((f) => f.cluster === port.name)?.state?.records ?? {};
       const checks: AccessCheck[] = Object.entries(records)
         .filter(([, record]) => record !== undefined)
-        .flatMap(([namespace]) => ['get', 'patch'].map((verb) => ({ verb, group: '', resource: 'configmaps', namespace })));
+        .flatMap(([namespace]) => ['get', 'patch'].map((verb) => ({ verb, group: 'cutover.dev', resource: 'fencerecords', namespace })));
       if (checks.length === 0) return;
       const verdicts = await port.canI(checks);
       checks.forEach((check, i) => {
-        if (!verdicts[i]?.allowed) denied.push(`  ${port.name}: ${check.verb} configmaps/${FENCE_RECORD} in ${check.namespace}`);
+        if (!verdicts[i]?.allowed) denied.push(`  ${port.name}: ${check.verb} fencerecords.cutover.dev/${FENCE_RECORD} in ${check.namespace}`);
       });
     }),
   );

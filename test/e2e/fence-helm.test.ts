@@ -7,7 +7,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, describe, expect, onTestFinished, test } from 'vitest';
 import { helmPath, kubectlPath, runTool, type ToolResult } from '../support/clients.js';
 import {
@@ -50,9 +50,13 @@ async function suspendOf(cluster: LabCluster, namespace: string): Promise<Record
   return Object.fromEntries(listed.items.map((cj) => [cj.metadata?.name ?? '?', cj.spec?.suspend]));
 }
 
+/** The namespace's FenceRecord as `{ name: ownership, _default: ownership }`. */
 async function recordOf(cluster: LabCluster, namespace: string): Promise<Record<string, string>> {
-  const core = kubeConfigFor(cluster).makeApiClient(CoreV1Api);
-  return (await core.readNamespacedConfigMap({ namespace, name: 'cutover-fence' })).data ?? {};
+  const custom = kubeConfigFor(cluster).makeApiClient(CustomObjectsApi);
+  const record = (await custom.getNamespacedCustomObject({ group: 'cutover.dev', version: 'v1', namespace, plural: 'fencerecords', name: 'cutover-fence' })) as {
+    spec: { default: string; cronJobs?: Record<string, string> };
+  };
+  return { ...record.spec.cronJobs, _default: record.spec.default };
 }
 
 /** Waits until `cluster` has run a Job for a tick after `after` for every CronJob of the chart. */
@@ -170,10 +174,13 @@ describe('the fence with real clients (issue 13)', () => {
     const clean = await crashPoint(sweep, 'c', () => false);
     const cleanRun = await cutover(['execute', '-f', clean.runbook, '--yes']);
     expect(cleanRun.code, showResult(cleanRun)).toBe(0);
-    const ownership = clean.writes.flatMap((w, i) => (/configmaps\/cutover-fence|dryRun=All/.test(w) ? [i + 1] : []));
-    expect(ownership.length).toBe(3);
-    // Killed as the server has applied each ownership write (its answer lost), and as it applied the resume.
-    const at = [...ownership, ownership[ownership.length - 1]! + 1];
+    // Writes are counted from 1: the two record writes (source fenced, target owned), the first dry-run
+    // resume, and the resume itself right after it.
+    const records = clean.writes.flatMap((w, i) => (/fencerecords\/cutover-fence/.test(w) ? [i + 1] : []));
+    const dryRun = clean.writes.findIndex((w) => /dryRun=All/.test(w)) + 1;
+    expect(records.length, clean.writes.join('\n')).toBe(2);
+    expect(dryRun, clean.writes.join('\n')).toBeGreaterThan(records[1]!);
+    const at = [...records, dryRun, dryRun + 1];
     const outcomes = await Promise.all(
       at.map(async (n, i) => {
         let kill: (() => void) | undefined;

@@ -5,7 +5,7 @@
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiException, CoreV1Api, type V1CronJob } from '@kubernetes/client-node';
+import { ApiException, CustomObjectsApi, type V1CronJob } from '@kubernetes/client-node';
 import { afterAll, describe, expect, test } from 'vitest';
 import { batch, cutover, showResult, writeHandoffRunbook, type RunbookFiles } from '../support/crash.js';
 import { createNamespace, kubeConfigFor, uniqueName } from '../support/lab.js';
@@ -151,10 +151,12 @@ describe('fence on the lab apiserver', () => {
     for (const file of lockFiles) await rm(file, { force: true });
     const removed = await cutover(['unfence', '-f', files.runbook, '--on', 'green']);
     expect(removed.code, showResult(removed)).toBe(0);
-    const core = kubeConfigFor('green').makeApiClient(CoreV1Api);
+    const custom = kubeConfigFor('green').makeApiClient(CustomObjectsApi);
     // The record stays: it is the history of which cluster owns what.
-    const namespace = (await core.listNamespacedConfigMap({ namespace: (await nsOf(files)) })).items.map((c) => c.metadata?.name);
-    expect(namespace).toContain('cutover-fence');
+    const record = (await custom.getNamespacedCustomObject({ group: 'cutover.dev', version: 'v1', namespace: await nsOf(files), plural: 'fencerecords', name: 'cutover-fence' })) as {
+      spec: { default: string };
+    };
+    expect(record.spec.default).toBe('fenced');
   });
 });
 

@@ -21,7 +21,7 @@ describe('fence objects', () => {
   it('refuses a selected CronJob with suspend not true unless the record says the cluster owns it', () => {
     const policy = validatingPolicy(scope) as { spec: Record<string, unknown> };
     const spec = policy.spec as { paramKind: unknown; validations: { expression: string }[]; matchConditions: { expression: string }[] };
-    expect(spec.paramKind).toEqual({ apiVersion: 'v1', kind: 'ConfigMap' });
+    expect(spec.paramKind).toEqual({ apiVersion: 'cutover.dev/v1', kind: 'FenceRecord' });
     expect(spec.validations[0]?.expression).toContain("variables.owner == 'owned'");
     expect(spec.validations[0]?.expression).toContain('object.spec.suspend == true');
     expect(spec.matchConditions[0]?.expression).toContain("'billing/keep-here'");
@@ -59,11 +59,11 @@ describe('fence objects', () => {
   });
 
   it('keeps a record per namespace: entries per CronJob, a default, anything unknown read as fenced', () => {
-    const record = recordOf({ _default: 'owned', invoices: 'fenced', odd: 'yes' });
+    const record = recordOf({ default: 'owned', cronJobs: { invoices: 'fenced', odd: 'yes', 'cutover-fence-probe': 'fenced' } });
     expect(record).toEqual({ default: 'owned', cronJobs: { invoices: 'fenced', odd: 'fenced' } });
     expect(ownershipOf(record, 'other')).toBe('owned');
     expect(recordOf(undefined).default).toBe('fenced');
-    expect(ownershipPatch('invoices', 'owned')).toEqual({ data: { invoices: 'owned' } });
+    expect(ownershipPatch('invoices', 'owned')).toEqual({ spec: { cronJobs: { invoices: 'owned' } } });
   });
 
   it('is the same fence for a runbook and its rollback', () => {

@@ -1,11 +1,17 @@
-// Pure builders of the fence's Kubernetes objects: the admission policy and binding of a runbook, and the
-// ownership record of a namespace. Sent by fence.ts; reasoning in docs/fence.md.
+// Pure builders of the fence's Kubernetes objects: the admission policy and binding of a runbook, the
+// ownership record of a namespace (a FenceRecord, cutover's own custom resource) and its definition. Sent by
+// fence.ts; reasoning in docs/fence.md.
 import { InputError } from '../../core/errors.js';
 import { FENCE_RECORD, type FenceMode, type FenceRecord, type FenceScope, type Ownership } from '../../core/fence.js';
 
 export { FENCE_RECORD };
-/** Key of the record's default; `_` never starts a CronJob name, so it cannot collide with one. */
-export const DEFAULT_KEY = '_default';
+export const RECORD_GROUP = 'cutover.dev';
+export const RECORD_VERSION = 'v1';
+export const RECORD_KIND = 'FenceRecord';
+export const RECORD_PLURAL = 'fencerecords';
+export const RECORD_CRD = `${RECORD_PLURAL}.${RECORD_GROUP}`;
+/** A CronJob name the fence always keeps fenced: `cutover fence` proves the policy in force with it. */
+export const PROBE_NAME = 'cutover-fence-probe';
 /** The field manager of every fence write, so managedFields show who owns the record. */
 export const FENCE_FIELD_MANAGER = 'cutover';
 export const FENCE_LABELS = { 'app.kubernetes.io/managed-by': 'cutover', 'app.kubernetes.io/component': 'fence' };
@@ -24,10 +30,11 @@ export function fencePolicyName(runbook: string): string {
 }
 
 // The ownership of the CronJob being admitted, from its namespace's record (params): its own entry, else
-// the record's default; a record without data fences everything.
+// the record's default; a record without either fences everything.
 const OWNER =
-  `!has(params.data) ? 'fenced' : (object.metadata.name in params.data ? params.data[object.metadata.name] : ` +
-  `('${DEFAULT_KEY}' in params.data ? params.data['${DEFAULT_KEY}'] : 'fenced'))`;
+  `!has(params.spec) ? 'fenced' : ((has(params.spec.cronJobs) && object.metadata.name in params.spec.cronJobs) ? ` +
+  `params.spec.cronJobs[object.metadata.name] : (has(params.spec.default) ? params.spec.default : 'fenced'))`;
+const PARAM_KIND = { apiVersion: `${RECORD_GROUP}/${RECORD_VERSION}`, kind: RECORD_KIND };
 const SUSPENDED = 'has(object.spec.suspend) && object.spec.suspend == true';
 
 const cel = (text: string): string => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -54,7 +61,7 @@ export function validatingPolicy(scope: FenceScope): Record<string, unknown> {
     metadata: metadata(scope),
     spec: {
       failurePolicy: 'Fail',
-      paramKind: { apiVersion: 'v1', kind: 'ConfigMap' },
+      paramKind: PARAM_KIND,
       matchConstraints,
       matchConditions: matchConditions(scope),
       variables: [{ name: 'owner', expression: OWNER }],
@@ -107,7 +114,7 @@ export function mutatingPolicy(scope: FenceScope): Record<string, unknown> {
     metadata: metadata(scope),
     spec: {
       failurePolicy: 'Fail',
-      paramKind: { apiVersion: 'v1', kind: 'ConfigMap' },
+      paramKind: PARAM_KIND,
       matchConstraints,
       matchConditions: matchConditions(scope),
       variables: [{ name: 'owner', expression: OWNER }],
@@ -133,31 +140,69 @@ export function mutatingBinding(scope: FenceScope): Record<string, unknown> {
   };
 }
 
-/** A new namespace record: every CronJob there has the default ownership until one is handed over. */
-export function recordConfigMap(namespace: string, defaultOwnership: Ownership): Record<string, unknown> {
+const OWNERSHIP = { type: 'string', enum: ['owned', 'fenced'] };
+
+/**
+ * The FenceRecord resource. A custom resource rather than a ConfigMap: kube-apiserver 1.34 watches a
+ * built-in param kind through its shared informer, which stops for good once the last policy using that
+ * kind is deleted (docs/domain-facts.md); a custom resource gets an informer of its own each time.
+ */
+export function recordDefinition(): Record<string, unknown> {
   return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: RECORD_CRD, labels: FENCE_LABELS },
+    spec: {
+      group: RECORD_GROUP,
+      scope: 'Namespaced',
+      names: { plural: RECORD_PLURAL, singular: 'fencerecord', kind: RECORD_KIND },
+      versions: [
+        {
+          name: RECORD_VERSION,
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: "cutover's record of which CronJobs of this namespace the cluster owns (docs/fence.md).",
+              properties: {
+                spec: {
+                  type: 'object',
+                  properties: { default: OWNERSHIP, cronJobs: { type: 'object', additionalProperties: OWNERSHIP } },
+                },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** A new namespace record: every CronJob there has the default ownership until one is handed over. */
+export function recordObject(namespace: string, defaultOwnership: Ownership): Record<string, unknown> {
+  return {
+    apiVersion: `${RECORD_GROUP}/${RECORD_VERSION}`,
+    kind: RECORD_KIND,
     metadata: { name: FENCE_RECORD, namespace, labels: FENCE_LABELS },
-    data: { [DEFAULT_KEY]: defaultOwnership },
+    spec: { default: defaultOwnership, cronJobs: { [PROBE_NAME]: 'fenced' } },
   };
 }
 
 const isOwnership = (value: unknown): value is Ownership => value === 'owned' || value === 'fenced';
 
-/** The record a ConfigMap holds; unknown values read as fenced, as the policy treats them. */
-export function recordOf(data: Record<string, string> | undefined): FenceRecord {
+/** The record a FenceRecord's spec holds; unknown values read as fenced, as the policy treats them. */
+export function recordOf(spec: { default?: unknown; cronJobs?: Record<string, unknown> } | undefined): FenceRecord {
   const cronJobs: Record<string, Ownership> = {};
-  for (const [key, value] of Object.entries(data ?? {})) {
-    if (key !== DEFAULT_KEY) cronJobs[key] = isOwnership(value) ? value : 'fenced';
+  for (const [key, value] of Object.entries(spec?.cronJobs ?? {})) {
+    if (key !== PROBE_NAME) cronJobs[key] = isOwnership(value) ? value : 'fenced';
   }
-  const def = data?.[DEFAULT_KEY];
-  return { default: isOwnership(def) ? def : 'fenced', cronJobs };
+  return { default: isOwnership(spec?.default) ? spec.default : 'fenced', cronJobs };
 }
 
 /** Merge patch of one CronJob's entry: other entries, written by other handoffs meanwhile, stay. */
-export function ownershipPatch(name: string, ownership: Ownership): { data: Record<string, string> } {
-  return { data: { [name]: ownership } };
+export function ownershipPatch(name: string, ownership: Ownership): { spec: { cronJobs: Record<string, Ownership> } } {
+  return { spec: { cronJobs: { [name]: ownership } } };
 }
 
 interface LabelSelector {

@@ -5,11 +5,11 @@ import {
   AdmissionregistrationV1Api,
   AdmissionregistrationV1beta1Api,
   ApiException,
+  ApiextensionsV1Api,
   BatchV1Api,
-  CoreV1Api,
+  CustomObjectsApi,
   PatchStrategy,
   setHeaderOptions,
-  type V1ConfigMap,
 } from '@kubernetes/client-node';
 import { HaltError } from '../../core/errors.js';
 import type { FenceMode, FencePort, FenceRecord, FenceScope, FenceState, Ownership } from '../../core/fence.js';
@@ -25,7 +25,13 @@ import {
   mutatingBinding,
   mutatingPolicy,
   ownershipPatch,
-  recordConfigMap,
+  PROBE_NAME,
+  RECORD_CRD,
+  RECORD_GROUP,
+  RECORD_PLURAL,
+  RECORD_VERSION,
+  recordDefinition,
+  recordObject,
   recordOf,
   validatingBinding,
   validatingPolicy,
@@ -37,24 +43,24 @@ interface Apis {
   server: string;
   admission: AdmissionregistrationV1Api;
   admissionBeta: AdmissionregistrationV1beta1Api;
-  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  extensions: ApiextensionsV1Api;
   batch: BatchV1Api;
 }
 
 const ADMISSION = 'admissionregistration.k8s.io';
-const apply = () => setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+const applyType = () => setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 const merge = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const PROBE = 'cutover-fence-probe';
 const RECORD_SEEN_MS = 60_000;
 
 /** A suspended CronJob for dry runs only: never stored. */
-const probeCronJob = (labels: Record<string, string>) => ({
+const probeCronJob = (labels: Record<string, string>, suspend: boolean) => ({
   apiVersion: 'batch/v1',
   kind: 'CronJob',
-  metadata: { name: PROBE, labels },
+  metadata: { name: PROBE_NAME, labels },
   spec: {
     schedule: '0 0 1 1 *',
-    suspend: true,
+    suspend,
     jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'probe', image: 'probe' }] } } } },
   },
 });
@@ -102,7 +108,8 @@ export class KubernetesFence implements FencePort {
           server,
           admission: makeApiClient(kubeConfig, AdmissionregistrationV1Api),
           admissionBeta: makeApiClient(kubeConfig, AdmissionregistrationV1beta1Api),
-          core: makeApiClient(kubeConfig, CoreV1Api),
+          custom: makeApiClient(kubeConfig, CustomObjectsApi),
+          extensions: makeApiClient(kubeConfig, ApiextensionsV1Api),
           batch: makeApiClient(kubeConfig, BatchV1Api),
         },
       };
@@ -148,12 +155,43 @@ export class KubernetesFence implements FencePort {
   }
 
   async record(namespace: string): Promise<FenceRecord | undefined> {
-    const { server, core } = await this.apis();
-    const op = this.op(server, 'get', 'configmaps', '', { namespace, name: FENCE_RECORD });
-    const found = await read(op, this.policy, () =>
-      orMissing(() => core.readNamespacedConfigMap({ name: FENCE_RECORD, namespace }, callOptions(this.policy))),
+    const { server, custom } = await this.apis();
+    const op = this.op(server, 'get', RECORD_PLURAL, RECORD_GROUP, { namespace, name: FENCE_RECORD });
+    const found = (await read(op, this.policy, () =>
+      orMissing(() =>
+        custom.getNamespacedCustomObject(
+          { group: RECORD_GROUP, version: RECORD_VERSION, namespace, plural: RECORD_PLURAL, name: FENCE_RECORD },
+          callOptions(this.policy),
+        ),
+      ),
+    )) as { spec?: Parameters<typeof recordOf>[0] } | undefined;
+    // Not served (no definition yet) reads as no record.
+    return found ? recordOf(found.spec) : undefined;
+  }
+
+  /** The FenceRecord definition, applied when missing; waits until the server serves it. */
+  private async ensureDefinition(): Promise<void> {
+    const { server, extensions } = await this.apis();
+    const op = this.op(server, 'get', 'customresourcedefinitions', 'apiextensions.k8s.io', { name: RECORD_CRD });
+    const established = async () => {
+      const crd = await read(op, this.policy, () => orMissing(() => extensions.readCustomResourceDefinition({ name: RECORD_CRD }, callOptions(this.policy))));
+      return crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+    };
+    if (await established()) return;
+    const apply = this.op(server, 'patch', 'customresourcedefinitions', 'apiextensions.k8s.io', { name: RECORD_CRD });
+    await write(apply, () =>
+      extensions.patchCustomResourceDefinition(
+        { name: RECORD_CRD, body: recordDefinition(), fieldManager: FENCE_FIELD_MANAGER, force: true },
+        callOptions(this.policy, applyType()),
+      ),
     );
-    return found ? recordOf(found.data) : undefined;
+    const deadline = this.policy.clock.now().getTime() + RECORD_SEEN_MS;
+    while (!(await established())) {
+      if (this.policy.clock.now().getTime() > deadline) {
+        throw new HaltError(`cluster ${this.name} did not establish the ${RECORD_CRD} definition in ${RECORD_SEEN_MS / 1000} s.`, 'Check the apiserver, then run `cutover fence` again.');
+      }
+      await this.policy.clock.sleep(250);
+    }
   }
 
   async install(scope: FenceScope, mode: FenceMode, defaultOwnership: Ownership): Promise<void> {
@@ -164,7 +202,10 @@ export class KubernetesFence implements FencePort {
       );
     }
     // Records first: once the binding exists, a fenced namespace without its record refuses every write.
+    await this.ensureDefinition();
     await Promise.all(scope.namespaces.map((ns) => this.ensureRecord(ns, defaultOwnership)));
+    // Records written before the probe existed get its entry too.
+    await Promise.all(scope.namespaces.map((ns) => this.setOwnership({ namespace: ns, name: PROBE_NAME }, 'fenced')));
     if (mode === 'Mutate') {
       await this.applyObject('mutatingadmissionpolicies', mutatingPolicy(scope));
       await this.applyObject('mutatingadmissionpolicybindings', mutatingBinding(scope));
@@ -175,49 +216,59 @@ export class KubernetesFence implements FencePort {
       if (await this.servesMutatingPolicies()) await this.removeMutating(scope.runbook);
     }
     const labels = probeLabels(scope.selector);
-    await Promise.all(scope.namespaces.map((ns) => this.awaitRecordSeen(ns, labels)));
+    await Promise.all(scope.namespaces.map((ns) => this.awaitInForce(ns, labels, mode)));
   }
 
   /**
-   * The apiserver reads the records through an informer it starts for a new binding: until that has
-   * synced, every matched write is refused as if the record were missing ("no params found"), cutover's own
-   * suspends included. A dry-run create of a suspended probe CronJob, which the fence always admits once it
-   * sees the record, tells when the fence is in force.
+   * The apiserver reads the records through an informer it starts for a new binding, and a new policy or
+   * binding takes effect through another: for a moment after install, writes are judged by the old state
+   * (or refused as if the record were missing). Dry-run creates of a probe CronJob, which every record keeps
+   * fenced, tell when the fence is in force: in mode Deny an enabled probe is refused with the fence's own
+   * message and a suspended one admitted; in the other modes the suspended one is admitted.
    */
-  private async awaitRecordSeen(namespace: string, labels: Record<string, string>): Promise<void> {
-    const { server, batch } = await this.apis();
-    const op = this.op(server, 'create', 'cronjobs', 'batch', { namespace, name: PROBE });
+  private async awaitInForce(namespace: string, labels: Record<string, string>, mode: FenceMode): Promise<void> {
     const deadline = this.policy.clock.now().getTime() + RECORD_SEEN_MS;
+    let last = '';
     for (;;) {
-      try {
-        await write(op, () =>
-          batch.createNamespacedCronJob({ namespace, body: probeCronJob(labels), dryRun: 'All', fieldManager: FENCE_FIELD_MANAGER }, callOptions(this.policy)),
+      const suspended = await this.probe(namespace, labels, true);
+      const enabled = mode === 'Deny' ? await this.probe(namespace, labels, false) : 'cutover fence:';
+      if (suspended === undefined && enabled?.includes('cutover fence:')) return;
+      // Without `create` on cronjobs the probe cannot ask; the fence is installed all the same.
+      if ([suspended, enabled].some((said) => said !== undefined && /forbidden: User/.test(said))) return;
+      last = suspended ?? enabled ?? 'the enabled probe was admitted';
+      if (this.policy.clock.now().getTime() > deadline) {
+        throw new HaltError(
+          `cluster ${this.name} has the fence installed, but after ${RECORD_SEEN_MS / 1000} s its apiserver still does not enforce it in ${namespace}: ${last}`,
+          'Run `cutover fence` again in a moment; if it persists, check the apiserver (`cutover plan` shows the fence).',
         );
-        return;
-      } catch (error) {
-        const said = error instanceof Error ? error.message : String(error);
-        // Without `create` on cronjobs the probe cannot ask; the fence is installed all the same.
-        if (!/no params found/.test(said)) return;
-        if (this.policy.clock.now().getTime() > deadline) {
-          throw new HaltError(
-            `cluster ${this.name} has the fence installed but its apiserver still does not see the ownership record in ${namespace} after ${RECORD_SEEN_MS / 1000} s: CronJob writes there are refused meanwhile.`,
-            'Run `cutover fence` again in a moment; if it persists, check the apiserver (`cutover plan` shows the fence).',
-          );
-        }
-        await this.policy.clock.sleep(500);
       }
+      await this.policy.clock.sleep(500);
+    }
+  }
+
+  /** Undefined when a dry-run create of the probe is admitted, else what the server said. */
+  private async probe(namespace: string, labels: Record<string, string>, suspend: boolean): Promise<string | undefined> {
+    const { server, batch } = await this.apis();
+    const op = this.op(server, 'create', 'cronjobs', 'batch', { namespace, name: PROBE_NAME });
+    try {
+      await write(op, () =>
+        batch.createNamespacedCronJob({ namespace, body: probeCronJob(labels, suspend), dryRun: 'All', fieldManager: FENCE_FIELD_MANAGER }, callOptions(this.policy)),
+      );
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
     }
   }
 
   private async ensureRecord(namespace: string, defaultOwnership: Ownership): Promise<void> {
-    const { server, core } = await this.apis();
+    const { server, custom } = await this.apis();
     const existing = await this.record(namespace);
     if (existing) return;
-    const op = this.op(server, 'create', 'configmaps', '', { namespace, name: FENCE_RECORD });
+    const op = this.op(server, 'create', RECORD_PLURAL, RECORD_GROUP, { namespace, name: FENCE_RECORD });
     try {
       await write(op, () =>
-        core.createNamespacedConfigMap(
-          { namespace, body: recordConfigMap(namespace, defaultOwnership) as V1ConfigMap, fieldManager: FENCE_FIELD_MANAGER },
+        custom.createNamespacedCustomObject(
+          { group: RECORD_GROUP, version: RECORD_VERSION, namespace, plural: RECORD_PLURAL, body: recordObject(namespace, defaultOwnership), fieldManager: FENCE_FIELD_MANAGER },
           callOptions(this.policy),
         ),
       );
@@ -239,7 +290,7 @@ export class KubernetesFence implements FencePort {
     const name = (body['metadata'] as { name: string }).name;
     const op = this.op(server, 'patch', resource, ADMISSION, { name });
     const params = { name, body, fieldManager: FENCE_FIELD_MANAGER, force: true };
-    const options = callOptions(this.policy, apply());
+    const options = callOptions(this.policy, applyType());
     await write(op, async () => {
       switch (resource) {
         case 'validatingadmissionpolicies':
@@ -292,15 +343,23 @@ export class KubernetesFence implements FencePort {
   }
 
   async setOwnership(ref: CronJobRef, ownership: Ownership): Promise<FenceRecord> {
-    const { server, core } = await this.apis();
-    const op = this.op(server, 'patch', 'configmaps', '', { namespace: ref.namespace, name: FENCE_RECORD });
-    const stored = await write(op, () =>
-      core.patchNamespacedConfigMap(
-        { name: FENCE_RECORD, namespace: ref.namespace, body: ownershipPatch(ref.name, ownership), fieldManager: FENCE_FIELD_MANAGER },
+    const { server, custom } = await this.apis();
+    const op = this.op(server, 'patch', RECORD_PLURAL, RECORD_GROUP, { namespace: ref.namespace, name: FENCE_RECORD });
+    const stored = (await write(op, () =>
+      custom.patchNamespacedCustomObject(
+        {
+          group: RECORD_GROUP,
+          version: RECORD_VERSION,
+          namespace: ref.namespace,
+          plural: RECORD_PLURAL,
+          name: FENCE_RECORD,
+          body: ownershipPatch(ref.name, ownership),
+          fieldManager: FENCE_FIELD_MANAGER,
+        },
         callOptions(this.policy, merge()),
       ),
-    );
-    return recordOf(stored.data);
+    )) as { spec?: Parameters<typeof recordOf>[0] };
+    return recordOf(stored.spec);
   }
 
   async admitsResume(ref: CronJobRef): Promise<{ admitted: boolean; reason?: string }> {
