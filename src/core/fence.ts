@@ -35,6 +35,8 @@ export interface FenceState {
   mode?: FenceMode;
   /** Per namespace of the scope; undefined where the namespace has no record (writes there are refused). */
   records: Record<string, FenceRecord | undefined>;
+  /** Why the policy could not be read (the run's credentials may lack the fence's cluster role). */
+  unreadable?: string;
 }
 
 export interface FencePort {

@@ -43,7 +43,7 @@ export function describeFence(fence: ClusterFence): string {
       return `${ns}: default ${record.default}, ${owned} owned, ${fenced} fenced`;
     })
     .join('; ');
-  const mode = state.mode ? `fenced (mode ${state.mode})` : 'not fenced';
+  const mode = state.unreadable ? 'fence unknown (the policy cannot be read)' : state.mode ? `fenced (mode ${state.mode})` : 'not fenced';
   return `${fence.cluster} (${fence.role}): ${mode}${recorded ? ` — ${recorded}` : ''}`;
 }
 
@@ -53,6 +53,10 @@ export function fenceWarnings(fences: ClusterFence[], copies: CopySighting[]): s
   for (const fence of fences) {
     const { state } = fence;
     if (!state) continue;
+    if (state.unreadable) {
+      warnings.push(`cannot tell whether ${fence.cluster} is fenced: ${state.unreadable}`);
+      continue;
+    }
     if (!state.mode) {
       warnings.push(
         `${fence.cluster} has no fence: a deploy there (helm, Argo CD, Flux, kubectl apply) can enable a copy it does not own; ` +

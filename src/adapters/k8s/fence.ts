@@ -11,7 +11,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { HaltError } from '../../core/errors.js';
+import { ApiError, HaltError } from '../../core/errors.js';
 import type { FenceMode, FencePort, FenceRecord, FenceScope, FenceState, Ownership } from '../../core/fence.js';
 import type { CronJobRef } from '../../core/types.js';
 import { makeApiClient, type ClusterConnection } from './client.js';
@@ -129,7 +129,15 @@ export class KubernetesFence implements FencePort {
   }
 
   async state(scope: FenceScope): Promise<FenceState> {
-    const [mode, records] = await Promise.all([this.mode(scope.runbook), this.records(scope.namespaces)]);
+    const [mode, records] = await Promise.all([
+      this.mode(scope.runbook).catch((error: unknown) => {
+        // A run's credentials need not read cluster-scoped policies (deploy/rbac/cutover-fence is optional).
+        if (error instanceof ApiError && error.status === 403) return { unreadable: error.message.split('\n')[0] ?? 'forbidden' };
+        throw error;
+      }),
+      this.records(scope.namespaces),
+    ]);
+    if (typeof mode === 'object') return { records, ...mode };
     return { ...(mode ? { mode } : {}), records };
   }
 
