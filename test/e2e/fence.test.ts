@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { ApiException, CustomObjectsApi, type V1CronJob } from '@kubernetes/client-node';
 import { afterAll, describe, expect, test } from 'vitest';
 import { batch, cutover, showResult, writeHandoffRunbook, type RunbookFiles } from '../support/crash.js';
-import { createNamespace, kubeConfigFor, uniqueName } from '../support/lab.js';
+import { kubectlPath, runTool } from '../support/clients.js';
+import { createNamespace, kubeConfigFor, labKubeconfigPath, uniqueName } from '../support/lab.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -100,7 +101,6 @@ describe('fence on the lab apiserver', () => {
     expect(fenced.stdout).toMatch(/fenced \(mode Warn\)/);
     expect(fenced.stderr).toMatch(/mode Warn: it reports/);
     await batch('blue').createNamespacedCronJob({ namespace: ns, body: cronJob('report', false) });
-    // client-node drops response headers on success; the warning is what kubectl shows (fence-helm test).
     let created = false;
     for (let i = 0; i < 40 && !created; i++) {
       const refused = await refusal(() => batch('green').createNamespacedCronJob({ namespace: ns, body: cronJob('report', false) }));
@@ -108,6 +108,20 @@ describe('fence on the lab apiserver', () => {
       if (!created) await new Promise((r) => setTimeout(r, 250));
     }
     expect(created).toBe(true);
+    // What the operator of a deploy sees: the write succeeds, with the fence's warning. In mode Warn the
+    // fence cannot prove itself in force by a refusal, so the first applies may come before it is.
+    let applied = { code: -1, stdout: '', stderr: '' };
+    let name = '';
+    for (let i = 0; i < 30 && !/Warning: /.test(applied.stderr); i++) {
+      name = `warned-${i}`;
+      const manifest = join(files.dir, `${name}.yaml`);
+      await writeFile(manifest, JSON.stringify({ apiVersion: 'batch/v1', kind: 'CronJob', ...cronJob(name, false) }));
+      applied = await runTool(await kubectlPath(), ['--kubeconfig', labKubeconfigPath, '--context', 'lab-green', 'apply', '-n', ns, '-f', manifest]);
+      expect(applied.code, applied.stderr).toBe(0);
+      if (!/Warning: /.test(applied.stderr)) await new Promise((r) => setTimeout(r, 1_000));
+    }
+    expect(applied.stderr).toMatch(new RegExp(`Warning: .*cutover fence: CronJob ${ns}/${name} is not owned by this cluster`));
+    expect((await batch('green').readNamespacedCronJob({ namespace: ns, name })).spec?.suspend).toBe(false);
     const plan = await cutover(['plan', '-f', files.runbook]);
     expect(plan.stderr, showResult(plan)).toMatch(new RegExp(`warning: fence: ${ns}/report is enabled on green, which does not own it`));
     const removed = await cutover(['unfence', '-f', files.runbook, '--on', 'green']);
