@@ -61,9 +61,9 @@ export async function showFence(context: CliContext, loaded: LoadedRunbook, port
 
 /**
  * The fence section of `cutover plan`: each cluster's fence state, and warnings where a copy could be
- * enabled on the cluster that does not own it. Text goes to stdout in table output; warnings to stderr.
+ * enabled on the cluster that does not own it: the section on stdout, the warnings on stderr.
  */
-export async function showPlanFences(context: CliContext, loaded: LoadedRunbook, ports: Ports, plan: Plan, table: boolean): Promise<void> {
+export async function showPlanFences(context: CliContext, loaded: LoadedRunbook, ports: Ports, plan: Plan): Promise<void> {
   const scope = fenceScope(loaded.runbook);
   const roles = [
     { cluster: plan.from, role: 'source' as const },
@@ -79,7 +79,7 @@ export async function showPlanFences(context: CliContext, loaded: LoadedRunbook,
     ...(entry.source.present ? [{ ref: entry.ref, cluster: plan.from, enabled: entry.source.suspend === false }] : []),
     ...(entry.target.present ? [{ ref: entry.ref, cluster: plan.to, enabled: entry.target.suspend === false }] : []),
   ]);
-  if (table) context.io.stdout.write(`\nfence\n${fences.map((f) => `  ${describeFence(f)}`).join('\n')}\n`);
+  context.io.stdout.write(`\nfence\n${fences.map((f) => `  ${describeFence(f)}`).join('\n')}\n`);
   const yellow = paint(context.color(context.io.stderr)).yellow;
   for (const warning of fenceWarnings(fences, copies)) context.io.stderr.write(`${yellow('warning:')} fence: ${warning}\n`);
 }

@@ -17,7 +17,8 @@ export async function plan(options: PlanOptions, context: CliContext): Promise<v
   const made = await makePlan(loaded, ports);
   if (options.output === 'json') stdout.write(`${JSON.stringify({ version: PLAN_VERSION, plan: made }, null, 2)}\n`);
   else stdout.write(renderPlanText(made, context.color()));
-  if (ports) await showPlanFences(context, loaded, ports, made, options.output !== 'json');
+  // JSON output keeps stderr for the plan's errors only; the table shows the fences and warns about them.
+  if (ports && options.output !== 'json') await showPlanFences(context, loaded, ports, made);
   if (options.out !== undefined) {
     await writePlanFile(options.out, made);
     stderr.write(`plan saved to ${options.out}; \`cutover execute -f ${options.file} --plan ${options.out}\` carries it out\n`);
