@@ -16,14 +16,15 @@ import type { HandoffContext } from './context.js';
 export const ADMISSION_SETTLE_MS = 15_000;
 const ADMISSION_POLL_MS = 250;
 
-async function setOwnership(ctx: HandoffContext, port: ClusterPort, ref: CronJobRef, wanted: Ownership): Promise<void> {
+/** Returns whether the cluster keeps a record in the CronJob's namespace (is fenced there). */
+async function setOwnership(ctx: HandoffContext, port: ClusterPort, ref: CronJobRef, wanted: Ownership): Promise<boolean> {
   const fence = port.fence;
-  if (!fence) return;
+  if (!fence) return false;
   const record = await fence.record(ref.namespace);
-  if (!record) return;
+  if (!record) return false;
   const before = ownershipOf(record, ref.name);
   // An explicit entry even where the default already says so: a later change of the default must not move it.
-  if (before === wanted && record.cronJobs[ref.name] === wanted) return;
+  if (before === wanted && record.cronJobs[ref.name] === wanted) return true;
   const stored = await fence.setOwnership(ref, wanted);
   const after = ownershipOf(stored, ref.name);
   await ctx.journal('write', `${port.name}: ${refKey(ref)} ownership ${before} -> ${after}`, {
@@ -32,6 +33,7 @@ async function setOwnership(ctx: HandoffContext, port: ClusterPort, ref: CronJob
     before: { ownership: before },
     after: { ownership: after },
   });
+  return true;
 }
 
 /** Call once the source copy is confirmed suspended. */
@@ -41,10 +43,11 @@ export async function fenceSource(ctx: HandoffContext, ref: CronJobRef): Promise
 
 /** Call right before the target copy is enabled (the source copy just read back suspended). */
 export async function ownTarget(ctx: HandoffContext, ref: CronJobRef): Promise<void> {
+  // One after the other, never side by side: the source must not own the CronJob once the target does.
   await fenceSource(ctx, ref);
-  await setOwnership(ctx, ctx.target, ref, 'owned');
+  const fenced = await setOwnership(ctx, ctx.target, ref, 'owned');
   const fence = ctx.target.fence;
-  if (!fence || !(await fence.record(ref.namespace))) return;
+  if (!fence || !fenced) return;
   const deadline = ctx.clock.now().getTime() + ADMISSION_SETTLE_MS;
   for (;;) {
     const verdict = await fence.admitsResume(ref);
