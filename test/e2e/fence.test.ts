@@ -5,15 +5,24 @@
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiException, CustomObjectsApi, type V1CronJob } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, ApiException, CustomObjectsApi, type V1CronJob } from '@kubernetes/client-node';
 import { afterAll, describe, expect, test } from 'vitest';
 import { batch, cutover, showResult, writeHandoffRunbook, type RunbookFiles } from '../support/crash.js';
 import { kubectlPath, runTool } from '../support/clients.js';
 import { createNamespace, kubeConfigFor, labKubeconfigPath, uniqueName } from '../support/lab.js';
 
 const dirs: string[] = [];
+const policies: string[] = [];
 afterAll(async () => {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  // A test that failed before its unfence leaves its cluster-scoped policy behind: removed here.
+  for (const cluster of ['blue', 'green'] as const) {
+    const admission = kubeConfigFor(cluster).makeApiClient(AdmissionregistrationV1Api);
+    for (const name of policies) {
+      await admission.deleteValidatingAdmissionPolicyBinding({ name }).catch(() => undefined);
+      await admission.deleteValidatingAdmissionPolicy({ name }).catch(() => undefined);
+    }
+  }
 });
 
 function cronJob(name: string, suspend: boolean, labels: Record<string, string> = {}): V1CronJob {
@@ -43,7 +52,9 @@ async function setup(prefix: string, extra: (ns: string) => string[] = () => [])
   await createNamespace('green', prefix, ns);
   const dir = await mkdtemp(join(tmpdir(), 'cutover-fence-'));
   dirs.push(dir);
-  const files = await writeHandoffRunbook(dir, [ns], { name: uniqueName('fence'), extra: extra(ns) });
+  const name = uniqueName('fence');
+  policies.push(`cutover-fence-${name}`);
+  const files = await writeHandoffRunbook(dir, [ns], { name, extra: extra(ns) });
   return { ns, files };
 }
 

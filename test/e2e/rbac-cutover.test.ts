@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type V1ClusterRole, type V1ClusterRoleBinding, type V1Role, type V1RoleBinding } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type V1ClusterRole, type V1ClusterRoleBinding, type V1Role, type V1RoleBinding } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import {
@@ -168,8 +168,11 @@ describe('least privilege: a whole cutover as the shipped role (issue 6)', () =>
         { timeoutMs: MINUTE, intervalMs: 2_000 },
       ).catch(() => expect.fail(show(fenced!)));
       expect(fenced!.code, show(fenced!)).toBe(0);
+      // Removed with the lab's admin credentials: the ServiceAccount's grants may already be gone by then.
       onTestFinished(async () => {
-        await cutover(['unfence', '-f', runbook, '--on', cluster]);
+        const admission = kubeConfigFor(cluster).makeApiClient(AdmissionregistrationV1Api);
+        await admission.deleteValidatingAdmissionPolicyBinding({ name: 'cutover-fence-least-privilege' }).catch(() => undefined);
+        await admission.deleteValidatingAdmissionPolicy({ name: 'cutover-fence-least-privilege' }).catch(() => undefined);
       });
     }
 
