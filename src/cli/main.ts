@@ -8,12 +8,15 @@ import { Command, CommanderError } from 'commander';
 import { ApiError, CutoverError, EXIT_HALTED, EXIT_INVALID, EXIT_OK, HaltError, InputError, LockedError } from '../core/errors.js';
 import type { CliContext } from './context.js';
 import { registerExecute } from './execute/command.js';
+import { registerFence } from './fence/command.js';
 import { registerGraph } from './graph/command.js';
 import { type CliIo, paint, processIo, useColor } from './io.js';
+import { registerLedger } from './ledger/command.js';
 import { registerPlan } from './plan/command.js';
 import { registerRehearse } from './rehearse/command.js';
 import { registerRollback } from './rollback/command.js';
 import { registerStatus } from './status/command.js';
+import { registerUnfence } from './unfence/command.js';
 import { registerValidate } from './validate/command.js';
 
 export type { CliIo } from './io.js';
@@ -60,6 +63,9 @@ function buildProgram(context: CliContext): Command {
   registerRehearse(program, context);
   registerStatus(program, context);
   registerGraph(program, context);
+  registerFence(program, context);
+  registerUnfence(program, context);
+  registerLedger(program, context);
   return program;
 }
 

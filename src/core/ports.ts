@@ -1,5 +1,6 @@
 // The ports the engine receives. Adapters (src/adapters/<system>) implement them against real APIs; the
 // sandbox implements them in memory on a virtual clock. Nothing past this line knows which it talks to.
+import type { FencePort } from './fence.js';
 import type { CronJobRef, CronJobSelector, ObservedCronJob, ObservedJob } from './types.js';
 
 /** One permission: may the run's credentials `verb` the resource (or its subresource) in the namespace? */
@@ -39,6 +40,8 @@ export interface ClusterPort {
   listJobs(namespace: string, ownerUid?: string): Promise<ObservedJob[]>;
   /** Asks the cluster's authorizer (SelfSubjectAccessReview) about each check, in order; changes nothing. */
   canI(checks: AccessCheck[]): Promise<AccessVerdict[]>;
+  /** The fence's policy and ownership records on this cluster (docs/fence.md); absent in the sandbox. */
+  readonly fence?: FencePort;
 }
 
 /** A weighted record of a Route 53 group, as read; `raw` keeps every other field for a faithful UPSERT. */

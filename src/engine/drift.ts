@@ -1,10 +1,12 @@
-// Drift watch: once the CronJobs are handed off, a helm upgrade or an Argo CD / Flux sync can set
-// `suspend: false` on a source copy again while the run goes on with traffic shifts, gates and approvals —
-// and then both copies run every tick. During every step after a finished moveCronJobs, the source copies
-// are read every few seconds; one found enabled is suspended again and journaled as `drift`; with
-// `cronjobs.onDrift: halt` the run then halts (the default, `resuspend`, goes on).
+// Drift watch: once a CronJob is handed off, a helm upgrade or an Argo CD / Flux sync can set
+// `suspend: false` on its source copy again while the run goes on with other handoffs, traffic shifts, gates
+// and approvals — and then both copies run every tick. From the moment a handoff is verified (while the
+// same moveCronJobs step still works on other CronJobs) and during every step after a finished
+// moveCronJobs, the source copies are read every few seconds; one found enabled is suspended again,
+// journaled as a `write` and as `drift`; with `cronjobs.onDrift: halt` the run then halts (the default,
+// `resuspend`, goes on). Where the source is fenced (docs/fence.md) its apiserver refuses that write first.
 import { HaltError } from '../core/errors.js';
-import type { ObservedCronJob } from '../core/types.js';
+import type { CronJobRef, ObservedCronJob } from '../core/types.js';
 import { refKey } from '../core/types.js';
 import type { RunbookContext } from '../machine/runbook.js';
 import { groupKey } from '../plan/weights.js';
@@ -24,6 +26,14 @@ export interface DriftGuard {
 function movedBefore(run: Omit<RunContext, 'outputs'>, context: RunbookContext, index: number): boolean {
   const steps = run.loaded.runbook.steps;
   return steps.some((step, i) => i < index && step.kind === 'moveCronJobs' && context.progress[i]?.status === 'done');
+}
+
+/** Whether the handoff of `ref` in the moveCronJobs step `index` is verified (its progress says so). */
+function handedOver(context: RunbookContext, index: number, ref: CronJobRef): boolean {
+  const book = context.progress[index]?.data['cronjobs'];
+  if (!book || typeof book !== 'object' || Array.isArray(book)) return false;
+  const entry = book[refKey(ref)];
+  return !!entry && typeof entry === 'object' && !Array.isArray(entry) && entry['phase'] === 'verified';
 }
 
 type Weights = Record<string, Record<string, number>>;
@@ -67,9 +77,13 @@ export function startDriftGuard(
   const context = live();
   const moved = movedBefore(run, context, index);
   const guardsWeights = run.loaded.runbook.steps[index]?.kind === 'shiftTraffic' || shiftedWeights(run, context, index) !== undefined;
+  const handingOver = run.loaded.runbook.steps[index]?.kind === 'moveCronJobs';
   const source = run.ports.clusters[run.plan.from];
-  if ((!moved || !source) && !guardsWeights) return undefined;
-  const refs = moved && source ? run.plan.cronJobs.filter((entry) => entry.action !== 'blocked').map((entry) => entry.ref) : [];
+  if ((!(moved || handingOver) || !source) && !guardsWeights) return undefined;
+  const planned = source ? run.plan.cronJobs.filter((entry) => entry.action !== 'blocked').map((entry) => entry.ref) : [];
+  // During the move itself, a CronJob is watched from its verified handoff on: before that, its source
+  // copy belongs to the handoff protocol, which reads both copies every round.
+  const watched = (): CronJobRef[] => (moved ? planned : handingOver ? planned.filter((ref) => handedOver(live(), index, ref)) : []);
   const policy = run.loaded.runbook.cronjobs.onDrift ?? 'resuspend';
   const own = new AbortController();
   let halt: HaltError | undefined;
@@ -84,7 +98,8 @@ export function startDriftGuard(
     if (!source) return;
     const key = refKey(found);
     const by = found.managedBy ? ` (managed by ${found.managedBy})` : '';
-    await source.setSuspend(found, true);
+    const stored = await source.setSuspend(found, true);
+    await run.journal.append({ type: 'write', step: index, message: `${source.name}: ${key} suspend false -> ${String(stored.suspend)}`, data: { cluster: source.name, ref: key, before: { suspend: false }, after: { suspend: stored.suspend } } });
     const what = policy === 'halt' ? 'suspended it again and halting (onDrift: halt)' : 'suspended it again';
     await run.journal.append({ type: 'drift', step: index, message: `${key}: enabled again on ${source.name}${by}; ${what}`, data: { ref: key, cluster: source.name, policy } });
     if (policy === 'halt') {
@@ -127,7 +142,7 @@ export function startDriftGuard(
   };
 
   const check = async (): Promise<void> => {
-    for (const ref of refs) {
+    for (const ref of watched()) {
       if (stopped || halt || !source) return;
       const found = await source.getCronJob(ref);
       if (found && !found.suspend) await resuspend(found);

@@ -16,6 +16,7 @@ import { ApiError, HaltError } from '../core/errors.js';
 import type { AccessCheck, ClusterPort } from '../core/ports.js';
 import { refKey, type ObservedCronJob } from '../core/types.js';
 import type { CronJobPlanEntry, CronJobSide } from '../plan/types.js';
+import { checkFences } from './fence-check.js';
 import { clusterPort, movableEntries, refuseBlocked } from './handoff/plan.js';
 import type { JsonValue, StepExecutor, StepRuntime } from './types.js';
 
@@ -37,10 +38,11 @@ export const preflight: StepExecutor<PreflightStep> = async (rt) => {
   const sightings = await sight(source, target, entries, namespaces);
   refuseMissing(source, target, sightings);
   const permissions = await checkPermissions(rt, source, target, namespaces);
+  const fence = await checkFences(rt, source, target, sightings);
   const drifted = await journalDrift(rt, sightings);
   reporter.info(`${entries.length} CronJob(s) present on both clusters${drifted > 0 ? `, ${drifted} changed since the plan` : ''}`);
   await checkSlackApprovals(rt);
-  return { sourceVersion, targetVersion, cronJobs: entries.length, drifted, permissions } satisfies Record<string, JsonValue>;
+  return { sourceVersion, targetVersion, cronJobs: entries.length, drifted, permissions, fence } satisfies Record<string, JsonValue>;
 };
 
 /**

@@ -1,12 +1,12 @@
 // Issue 6, on the real lab: a full `cutover execute` (preflight + moveCronJobs, run state in Kubernetes with
-// its Lease) as a ServiceAccount bound only to the shipped roles of deploy/rbac, on both clusters. It
-// completes; the same ServiceAccount is refused a CronJob delete, and a runbook naming a namespace it was
+// its Lease) as a ServiceAccount bound only to the shipped roles of deploy/rbac, on both clusters, both
+// fenced first by the same ServiceAccount (issue 13). It completes and moves ownership; the same ServiceAccount is refused a CronJob delete, and a runbook naming a namespace it was
 // not granted stops with the missing grant named and nothing changed.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, RbacAuthorizationV1Api, type V1ClusterRole, type V1Role, type V1RoleBinding } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type V1ClusterRole, type V1ClusterRoleBinding, type V1Role, type V1RoleBinding } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import {
@@ -51,6 +51,18 @@ async function grant(cluster: LabCluster, work: string, state: string | undefine
   await rbac.createNamespacedRoleBinding({
     namespace: work,
     body: { ...binding, metadata: { ...binding.metadata, namespace: work }, roleRef: { ...binding.roleRef, name: clusterRole }, subjects },
+  });
+  // The fence's own cluster role (issue 13), bound cluster-wide as shipped.
+  const fenceRole = shipped<V1ClusterRole>('cutover-fence.clusterrole.yaml');
+  const fenceName = uniqueName('cutover-fence');
+  await rbac.createClusterRole({ body: { ...fenceRole, metadata: { ...fenceRole.metadata, name: fenceName } } });
+  const fenceBinding = shipped<V1ClusterRoleBinding>('cutover-fence.clusterrolebinding.yaml');
+  await rbac.createClusterRoleBinding({
+    body: { ...fenceBinding, metadata: { ...fenceBinding.metadata, name: fenceName }, roleRef: { ...fenceBinding.roleRef, name: fenceName }, subjects },
+  });
+  onTestFinished(async () => {
+    await rbac.deleteClusterRoleBinding({ name: fenceName });
+    await rbac.deleteClusterRole({ name: fenceName });
   });
   if (state) {
     const stateRole = shipped<V1Role>('cutover-state.role.yaml');
@@ -144,6 +156,26 @@ describe('least privilege: a whole cutover as the shipped role (issue 6)', () =>
     await watch.start();
     onTestFinished(() => watch.stop());
 
+    // Both clusters fenced by the ServiceAccount itself, with the shipped fence role (issue 13).
+    for (const cluster of ['blue', 'green'] as const) {
+      let fenced: CliResult | undefined;
+      await waitFor(
+        `fence ${cluster} as the ServiceAccount`,
+        async () => {
+          fenced = await cutover(['fence', '-f', runbook, '--on', cluster]);
+          return fenced.code === 0 || !/403|forbidden/i.test(fenced.stderr) ? true : undefined;
+        },
+        { timeoutMs: MINUTE, intervalMs: 2_000 },
+      ).catch(() => expect.fail(show(fenced!)));
+      expect(fenced!.code, show(fenced!)).toBe(0);
+      // Removed with the lab's admin credentials: the ServiceAccount's grants may already be gone by then.
+      onTestFinished(async () => {
+        const admission = kubeConfigFor(cluster).makeApiClient(AdmissionregistrationV1Api);
+        await admission.deleteValidatingAdmissionPolicyBinding({ name: 'cutover-fence-least-privilege' }).catch(() => undefined);
+        await admission.deleteValidatingAdmissionPolicy({ name: 'cutover-fence-least-privilege' }).catch(() => undefined);
+      });
+    }
+
     let done: CliResult | undefined;
     await waitFor(
       'execute as the ServiceAccount to complete',
@@ -157,6 +189,12 @@ describe('least privilege: a whole cutover as the shipped role (issue 6)', () =>
     expect(done!.code, show(done!)).toBe(0);
     expect((await enabledWhere(sweep)).get(`${work}/alpha`)).toEqual(['green']);
     expect((await enabledWhere(sweep)).get(`${work}/beta`)).toEqual(['green']);
+    const owners = async (cluster: LabCluster) =>
+      ((await kubeConfigFor(cluster).makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: 'cutover.dev', version: 'v1', namespace: work, plural: 'fencerecords', name: 'cutover-fence' })) as {
+        spec: { cronJobs: Record<string, string> };
+      }).spec.cronJobs;
+    expect(await owners('blue')).toMatchObject({ alpha: 'fenced', beta: 'fenced' });
+    expect(await owners('green')).toMatchObject({ alpha: 'owned', beta: 'owned' });
     await watch.stop();
     expect(watch.bothEnabled()).toEqual([]);
     // The run, its journal and its Lease live in the state namespace.

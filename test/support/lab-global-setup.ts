@@ -3,6 +3,7 @@
 // in seconds, not in timeouts. The build happens here, before any test file runs, because files run side by
 // side: a build inside one file would rewrite dist/ under another file's running `cutover` processes.
 import { buildCli } from './build-cli.js';
+import { kubectlPath } from './clients.js';
 import { helmBinary } from './helm.js';
 import { labClusterNames, labReadyz, motoResponds } from './lab-env.js';
 
@@ -21,7 +22,7 @@ export default async function checkLabIsUp(): Promise<void> {
   if (problems.length > 0) {
     throw new Error(`the lab is not up (${problems.join('; ')}): run \`npm run lab:up\` first`);
   }
-  await buildCli();
-  // The chart tests' helm, built once here (minutes on a fresh machine, instant from the cache).
-  await helmBinary();
+  // helm (the chart and fence tests) and kubectl (the fence tests): built once here (minutes on a fresh
+  // machine), instant from the cache.
+  await Promise.all([buildCli(), helmBinary(), kubectlPath()]);
 }

@@ -68,3 +68,40 @@ describe('drift watch over Route 53 weights', () => {
     }
   });
 });
+
+describe('drift watch from the moment a CronJob is handed over (issue 13)', () => {
+  it('re-suspends a verified CronJob enabled again on the source while the same move step still runs, journaled as a write', async () => {
+    const { MemoryCluster } = await import('../support/memory-cluster.js');
+    const blue = new MemoryCluster('blue');
+    blue.addCronJob({ namespace: 'billing', name: 'done-already', suspend: false });
+    blue.addCronJob({ namespace: 'billing', name: 'in-flight', suspend: false });
+    const loaded = testLoaded(testEnvironment(), [{ kind: 'moveCronJobs' }]);
+    const clock = virtualClock();
+    const run = testRun({ loaded, ports: { clusters: { blue, green: new MemoryCluster('green') } }, clock });
+    const entry = (name: string) => ({ kind: 'cronjob', ref: { namespace: 'billing', name }, action: 'move' }) as unknown as (typeof run.plan.cronJobs)[number];
+    run.plan.cronJobs.push(entry('done-already'), entry('in-flight'));
+    const context: RunbookContext = {
+      runbook: loaded.runbook.name,
+      current: 0,
+      progress: [
+        {
+          status: 'running',
+          deadlines: {},
+          data: { cronjobs: { 'billing/done-already': { phase: 'verified' }, 'billing/in-flight': { phase: 'source-suspended' } } },
+        },
+      ],
+    };
+    const guard = startDriftGuard(run, () => context, 0, new AbortController().signal, 5);
+    try {
+      await expect(guard!.watch(outlasting(100))).resolves.toBe('done');
+    } finally {
+      await guard?.stop();
+    }
+    // The verified one is suspended again; the one still in its handoff belongs to the protocol.
+    expect((await blue.getCronJob({ namespace: 'billing', name: 'done-already' }))?.suspend).toBe(true);
+    expect((await blue.getCronJob({ namespace: 'billing', name: 'in-flight' }))?.suspend).toBe(false);
+    const writes = run.entries.filter((e) => e.type === 'write');
+    expect(writes[0]?.message).toBe('blue: billing/done-already suspend false -> true');
+    expect(run.entries.some((e) => e.type === 'drift' && e.message.includes('billing/done-already: enabled again on blue'))).toBe(true);
+  });
+});

@@ -14,6 +14,7 @@ import type { AccessCheck, AccessVerdict, ClusterPort } from '../../core/ports.j
 import type { CronJobRef, CronJobSelector, ObservedCronJob, ObservedJob } from '../../core/types.js';
 import { connectCluster, lazyConnection, makeApiClient, type ClusterConnection } from './client.js';
 import { jobOutcome, toObservedCronJob, toObservedJob } from './convert.js';
+import { KubernetesFence } from './fence.js';
 import type { Operation } from './errors.js';
 import { addActivePatch, jobForTick } from './jobs.js';
 import { lastScheduleTimePatch, suspendPatch } from './patches.js';
@@ -41,6 +42,7 @@ export class KubernetesCluster implements ClusterPort {
 
   private readonly policy: RequestPolicy;
   private readonly pageSize: number;
+  readonly fence: KubernetesFence;
 
   constructor(
     readonly name: string,
@@ -49,6 +51,7 @@ export class KubernetesCluster implements ClusterPort {
   ) {
     this.policy = options.policy ?? defaultRequestPolicy;
     this.pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    this.fence = new KubernetesFence(name, connection, this.policy);
   }
 
   private async apis(): Promise<Apis> {

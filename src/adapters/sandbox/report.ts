@@ -7,22 +7,13 @@ import { formatDuration } from '../../core/duration.js';
 import type { ConcurrencyPolicy } from '../../core/types.js';
 import { effectiveShares } from '../../plan/weights.js';
 import { ticksBetween } from '../../plan/schedule.js';
+import { doubleRuns, ranNowhere, tickRows as ledgerRows, type LedgerJob, type TickJob, type TickRow } from '../../plan/ledger.js';
 import type { PlanMessage } from '../../plan/types.js';
 import type { JournalEntry } from '../../steps/types.js';
 import type { SimEvent, SimJob, SuspendChange } from './cluster.js';
 import type { WeightChange } from './dns.js';
 
-export interface TickJob {
-  cluster: string;
-  name: string;
-  createdAt: string;
-  outcome?: string;
-}
-
-export interface TickRow {
-  tick: string;
-  jobs: TickJob[];
-}
+export type { TickJob, TickRow };
 
 export interface HandoffWindow {
   /** When the source copy was suspended by the run. */
@@ -115,14 +106,14 @@ export interface ReportInput {
 const NOTABLE_EVENTS = new Set<SimEvent['reason']>(['JobAlreadyActive', 'TooManyMissedTimes', 'MissSchedule']);
 
 export function buildReport(input: ReportInput): RehearsalReport {
-  const byTick = new Map<string, SimJob[]>();
+  const byCronJob = new Map<string, LedgerJob[]>();
   for (const job of input.jobs) {
     if (!job.scheduledTime || job.deleted) continue;
-    const key = `${job.cronJob}|${job.scheduledTime}`;
-    byTick.set(key, [...(byTick.get(key) ?? []), job]);
+    const entry: LedgerJob = { cluster: job.cluster, name: job.name, createdAt: job.creationTimestamp, scheduledTime: job.scheduledTime, ...(job.outcome ? { outcome: job.outcome } : {}) };
+    byCronJob.set(job.cronJob, [...(byCronJob.get(job.cronJob) ?? []), entry]);
   }
   const run = runWindow(input.journal);
-  const cronJobs = input.cronJobs.map((cj) => cronJobReport(cj, input, byTick, run));
+  const cronJobs = input.cronJobs.map((cj) => cronJobReport(cj, input, byCronJob.get(cj.key) ?? [], run));
   const sum = (count: (c: CronJobReport) => number): number => cronJobs.reduce((n, c) => n + count(c), 0);
   return {
     runbook: input.runbook,
@@ -161,10 +152,11 @@ function runWindow(journal: JournalEntry[]): { start: number; end: number } | un
 function cronJobReport(
   cj: ReportCronJob,
   input: ReportInput,
-  byTick: Map<string, SimJob[]>,
+  jobs: LedgerJob[],
   run: { start: number; end: number } | undefined,
 ): CronJobReport {
-  const rows = tickRows(cj, input, byTick);
+  // Jobs for ticks before the window (seeded running Jobs, catch-ups of old ticks) are reported too.
+  const rows = ledgerRows(cj, jobs, input.start, input.end, 'include');
   const source = historyOf(input.suspendHistory[input.from], cj.key);
   const target = historyOf(input.suspendHistory[input.to], cj.key);
   const handoff = handoffWindow(cj, source, target, run?.start ?? input.start.getTime(), input.end);
@@ -173,8 +165,8 @@ function cronJobReport(
     schedule: cj.schedule,
     ...(cj.timeZone ? { timeZone: cj.timeZone } : {}),
     ticks: rows,
-    missedTicks: rows.filter((r) => r.jobs.length === 0).map((r) => r.tick),
-    doubleRuns: rows.filter((r) => r.jobs.length > 1).map((r) => r.tick),
+    missedTicks: ranNowhere(rows),
+    doubleRuns: doubleRuns(rows),
     ...(handoff ? { handoff } : {}),
     enabledOnBoth: enabledOnBoth(source, target, input.start.getTime()),
     concurrentRuns: cj.concurrencyPolicy === 'Allow' ? [] : concurrentRuns(cj.key, input.jobs),
@@ -183,21 +175,6 @@ function cronJobReport(
       .map(([cluster]) => cluster)
       .sort(),
   };
-}
-
-function tickRows(cj: ReportCronJob, input: ReportInput, byTick: Map<string, SimJob[]>): TickRow[] {
-  const ticks = new Set(ticksBetween(cj.schedule, cj.timeZone, input.start, input.end, 10_000).map((t) => t.toISOString()));
-  // Jobs for ticks before the window (seeded running Jobs, catch-ups of old ticks) are reported too.
-  for (const job of input.jobs) if (job.cronJob === cj.key && job.scheduledTime && !job.deleted) ticks.add(job.scheduledTime);
-  return [...ticks].sort().map((tick) => ({
-    tick,
-    jobs: (byTick.get(`${cj.key}|${tick}`) ?? []).map((j) => ({
-      cluster: j.cluster,
-      name: j.name,
-      createdAt: j.creationTimestamp,
-      ...(j.outcome ? { outcome: j.outcome } : {}),
-    })),
-  }));
 }
 
 const historyOf = (history: SuspendChange[] | undefined, key: string): SuspendChange[] =>

@@ -5,10 +5,12 @@ import { dirname, resolve } from 'node:path';
 import { loadRunbook } from '../../config/load.js';
 import { InputError } from '../../core/errors.js';
 import type { LoadedRunbook } from '../../config/types.js';
+import type { Ports } from '../../core/ports.js';
 import { writePlanFile } from '../../plan/file.js';
 import { renderPlanMarkdown } from '../../plan/markdown.js';
 import { type Plan, PLAN_VERSION } from '../../plan/types.js';
 import type { CliContext } from '../context.js';
+import { showPlanFences } from '../fence/action.js';
 import { paint } from '../io.js';
 import { connect, freshPlan, planErrors, renderPlanText } from '../planning.js';
 import type { PlanOptions } from './command.js';
@@ -18,10 +20,13 @@ export async function plan(options: PlanOptions, context: CliContext): Promise<v
   const loaded = await loadRunbook(options.file, options.env !== undefined ? { environment: options.env } : {});
   // Checked before anything is observed or printed: a plan that cannot be saved is not worth making.
   if (options.out !== undefined) await checkPlanOut(options.out);
-  const made = await makePlan(loaded);
+  const ports = loaded.environment.sandbox === undefined ? await connect(loaded) : undefined;
+  const made = await makePlan(loaded, ports);
   if (options.output === 'json') stdout.write(`${JSON.stringify({ version: PLAN_VERSION, plan: made }, null, 2)}\n`);
   else if (options.output === 'markdown') stdout.write(renderPlanMarkdown(made));
   else stdout.write(renderPlanText(made, context.color()));
+  // JSON output keeps stderr for the plan's errors only; the table shows the fences and warns about them.
+  if (ports && options.output !== 'json') await showPlanFences(context, loaded, ports, made);
   if (options.out !== undefined) {
     await writePlanFile(options.out, made);
     // A sandbox execute plans from its own simulated start and takes no --plan: do not suggest one.
@@ -59,10 +64,10 @@ async function checkPlanOut(out: string): Promise<void> {
 }
 
 /** The sandbox plans as of its own virtual start; a real environment is observed now. */
-async function makePlan(loaded: LoadedRunbook): Promise<Plan> {
-  if (loaded.environment.sandbox !== undefined) {
+async function makePlan(loaded: LoadedRunbook, ports: Ports | undefined): Promise<Plan> {
+  if (!ports) {
     const { planSandbox } = await import('../../adapters/sandbox/run.js');
     return planSandbox(loaded);
   }
-  return freshPlan(loaded, await connect(loaded));
+  return freshPlan(loaded, ports);
 }

@@ -18,6 +18,7 @@ import { formatDuration } from '../../core/duration.js';
 import { ensureBaseline } from './baseline.js';
 import type { HandoffContext } from './context.js';
 import { drainSource } from './drain.js';
+import { fenceSource, ownTarget } from './fence.js';
 import { handleMissedTicks } from './missed-ticks.js';
 import type { PoolSlot } from './pool.js';
 import { quietStart } from './order.js';
@@ -186,7 +187,7 @@ class Handoff {
       await stored;
       ctx.signal.throwIfAborted();
     }
-    let [drain, target] = await settledTogether(drainSource(ctx, source), readCronJob(ctx, 'target', this.ref), stored);
+    let [drain, target] = await settledTogether(drainSource(ctx, source), readCronJob(ctx, 'target', this.ref), stored, fenceSource(ctx, this.ref));
     if (drain !== 'none') {
       // The drain waited or was skipped: say so, and read the target again after the wait.
       [target] = await settledTogether(readCronJob(ctx, 'target', this.ref), ctx.record(this.ref, { phase: 'drained', drain }));
@@ -231,6 +232,7 @@ class Handoff {
     }
     // The source is suspended and drained as just read: a missed tick may now run on the target.
     await handleMissedTicks(ctx, source, rechecked.target, sourceJobs);
+    await ownTarget(ctx, this.ref);
     await enableTarget(ctx, rechecked.target);
     return true;
   }
@@ -242,6 +244,7 @@ class Handoff {
     const late = (progress.ticks ?? []).filter((t) => t.outcome === 'late').map((t) => Date.parse(t.tick));
     const verdict = await verifyHandoff(ctx, pair, floor, late);
     if (verdict.outcome === 'source-enabled') return verdict.pair;
+    await ownTarget(ctx, this.ref);
     await ctx.record(this.ref, { phase: 'verified', finishedAt: ctx.clock.now().toISOString() });
     ctx.reporter.info(`${this.key}: verified: suspended on ${ctx.source.name}, running on ${ctx.target.name}`);
     return 'done';
