@@ -7,7 +7,7 @@
 // and cutover creates the Job of each tick the policy runs itself, named and annotated as the controller
 // would, so neither can start the same tick twice on that cluster. Pure: the handoff gathers the inputs,
 // and the planner asks the same question of the estimated handoff window.
-import type { ConcurrencyPolicy } from '../core/types.js';
+import type { ConcurrencyPolicy, ObservedCronJob } from '../core/types.js';
 import type { MissedRunsPolicy } from '../config/types.js';
 import { ticksBetween } from './schedule.js';
 
@@ -55,6 +55,18 @@ export interface CatchUpDecision {
   create: number[];
   /** Ticks that run nowhere, with why. */
   skip: { tick: number; reason: string }[];
+}
+
+/** The target copy's fields the decision reads: its controller runs the CronJob from now on. */
+export function catchUpFields(
+  target: Pick<ObservedCronJob, 'schedule' | 'timeZone' | 'startingDeadlineSeconds' | 'concurrencyPolicy'>,
+): Pick<CatchUpInput, 'schedule' | 'timeZone' | 'startingDeadlineSeconds' | 'concurrencyPolicy'> {
+  return {
+    schedule: target.schedule,
+    ...(target.timeZone !== undefined ? { timeZone: target.timeZone } : {}),
+    ...(target.startingDeadlineSeconds !== undefined ? { startingDeadlineSeconds: target.startingDeadlineSeconds } : {}),
+    concurrencyPolicy: target.concurrencyPolicy,
+  };
 }
 
 /** More missed ticks than this are not even listed: the oldest beyond it are counted in one reason. */

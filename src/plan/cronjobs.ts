@@ -4,7 +4,7 @@ import type { CronJobsSection } from '../config/types.js';
 import { formatDuration } from '../core/duration.js';
 import type { CronJobRef, ManagedBy, ObservedCronJob, ObservedJob } from '../core/types.js';
 import { refKey } from '../core/types.js';
-import { decideCatchUp } from './catch-up.js';
+import { catchUpFields, decideCatchUp } from './catch-up.js';
 import { exactLatestMissedTick, mostRecentScheduleTime } from './controller.js';
 import { latestTick, nextTicks, validateSchedule } from './schedule.js';
 import type { CronJobAction, CronJobPlanEntry, CronJobSide, PlanMessage, Severity, SpecDifference } from './types.js';
@@ -173,10 +173,7 @@ function noteTickInWindow(input: CronJobInput, settings: CronJobSettings, notes:
   const decision = decideCatchUp({
     policy: settings.cronjobs.missedRuns,
     limit: settings.cronjobs.missedRunsLimit,
-    schedule: target.schedule,
-    ...(target.timeZone !== undefined ? { timeZone: target.timeZone } : {}),
-    ...(target.startingDeadlineSeconds !== undefined ? { startingDeadlineSeconds: target.startingDeadlineSeconds } : {}),
-    concurrencyPolicy: target.concurrencyPolicy,
+    ...catchUpFields(target),
     windowFrom: now,
     sourceJobTicks: new Set(),
     targetJobTicks: new Set(),

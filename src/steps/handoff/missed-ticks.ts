@@ -7,7 +7,7 @@
 import type { ObservedCronJob, ObservedJob } from '../../core/types.js';
 import { jobFinished, refKey } from '../../core/types.js';
 import type { HandoffContext } from './context.js';
-import { decideCatchUp, describeTick, missedTicks, type CatchUpInput, type TickRecord } from '../../plan/catch-up.js';
+import { catchUpFields, decideCatchUp, describeTick, missedTicks, type CatchUpInput, type TickRecord } from '../../plan/catch-up.js';
 import { jobTick, toMs } from './ticks.js';
 
 export interface MissedTicksOutcome {
@@ -50,10 +50,7 @@ export async function handleMissedTicks(
   const input: CatchUpInput = {
     policy: ctx.policy.missedRuns,
     limit: ctx.policy.missedRunsLimit,
-    schedule: target.schedule,
-    ...(target.timeZone !== undefined ? { timeZone: target.timeZone } : {}),
-    ...(target.startingDeadlineSeconds !== undefined ? { startingDeadlineSeconds: target.startingDeadlineSeconds } : {}),
-    concurrencyPolicy: target.concurrencyPolicy,
+    ...catchUpFields(target),
     windowFrom: toMs(progress.missedFrom) ?? toMs(progress.startedAt) ?? now,
     ...(sourceRan !== undefined ? { sourceRan } : {}),
     sourceJobTicks,
