@@ -240,12 +240,14 @@ describe('Lease run lock', () => {
 
   it('takes over without --steal-lock a Lease whose holder process is gone on this host; on another host only expiry frees it (issue 14)', async () => {
     const runbook = uniqueName('gone');
-    await storeFor(runbook, { lock: { user: 'alice', host: 'ops-1', pid: 4242 } }).lock({ steal: false });
-    const deadHere = (pid: number) => pid !== 4242;
+    // Not this test process's own pid, which the lock never takes for a dead holder.
+    const gone = process.pid === 4242 ? 4243 : 4242;
+    await storeFor(runbook, { lock: { user: 'alice', host: 'ops-1', pid: gone } }).lock({ steal: false });
+    const deadHere = (pid: number) => pid !== gone;
 
     const elsewhere = storeFor(runbook, { lock: { user: 'carol', host: 'ops-2', isProcessAlive: deadHere } }).lock({ steal: true });
     await expect(elsewhere).rejects.toThrow(LockedError);
-    await expect(elsewhere).rejects.toThrow('run locked by alice@ops-1/4242/');
+    await expect(elsewhere).rejects.toThrow(`run locked by alice@ops-1/${gone}/`);
 
     const next = await storeFor(runbook, { lock: { user: 'bob', host: 'ops-1', isProcessAlive: deadHere } }).lock({ steal: false });
     expect(next.holder.holder).toMatch(/^bob@ops-1\//);

@@ -76,10 +76,10 @@ export async function handleMissedTicks(
       started += 1;
       add({ tick: new Date(tick).toISOString(), outcome: 'late', cluster: ctx.target.name, job });
       // Stored before the next Job starts: a resumed run sees what this one did.
-      await persist(ctx, target, records, fresh.splice(0));
+      await ctx.record(target, { ticks: records.map((r) => ({ ...r })) });
     }
   }
-  await persist(ctx, target, records, fresh.splice(0));
+  await announce(ctx, target, fresh);
   return { records, started };
 }
 
@@ -122,10 +122,12 @@ async function startLate(ctx: HandoffContext, target: ObservedCronJob, tick: num
   return job.name;
 }
 
-async function persist(ctx: HandoffContext, target: ObservedCronJob, records: TickRecord[], fresh: TickRecord[]): Promise<void> {
-  if (fresh.length === 0) return;
+/**
+ * Journals each tick recorded now. The progress keeps them with the resume that follows (the caller
+ * stores them then), or at once after each Job cutover starts.
+ */
+async function announce(ctx: HandoffContext, target: ObservedCronJob, fresh: TickRecord[]): Promise<void> {
   const key = refKey(target);
-  await ctx.record(target, { ticks: records.map((r) => ({ ...r })) });
   for (const record of fresh) {
     const message = describeTick(key, record);
     await ctx.journal('tick', message, { ref: key, ...record });

@@ -20,6 +20,7 @@ import type { HandoffContext } from './context.js';
 import { drainSource } from './drain.js';
 import { fenceSource, ownTarget } from './fence.js';
 import { handleMissedTicks } from './missed-ticks.js';
+import type { TickRecord } from '../../plan/catch-up.js';
 import type { PoolSlot } from './pool.js';
 import { quietStart } from './order.js';
 import { PHASES, type CronJobProgress, type DrainOutcome, type HandoffPhase } from './progress.js';
@@ -60,6 +61,10 @@ class Handoff {
   private readonly key: string;
   private sourceSeenSuspended: boolean;
   private reenabled: number;
+  /** The tick this handoff waited for so it would run on the source; stored with the source's suspend. */
+  private awaitedTick: string | undefined;
+  /** The ticks the handoff affected, stored with the resume (after each Job cutover starts, at once). */
+  private ticks: TickRecord[] | undefined;
 
   constructor(
     private readonly ctx: HandoffContext,
@@ -135,7 +140,8 @@ class Handoff {
     this.ctx.reporter.info(`${this.key}: suspended on ${this.ctx.source.name} (confirmed)`);
     // Both copies are suspended now (the source just read back so, the target as last read): straight on
     // to the drain, while the phase is stored. Every write after this one waits until it is stored.
-    return this.moveWhileBothSuspended(source, this.ctx.record(this.ref, { phase: 'source-suspended' }));
+    const awaited = this.awaitedTick !== undefined ? { awaitedTick: this.awaitedTick } : {};
+    return this.moveWhileBothSuspended(source, this.ctx.record(this.ref, { phase: 'source-suspended', ...awaited }));
   }
 
   private async letImminentTickRun(pair: Pair): Promise<boolean> {
@@ -150,10 +156,9 @@ class Handoff {
       until: at.toISOString(),
     });
     ctx.reporter.waiting(`${this.key}: tick ${kubeTime(tick)} to run on ${ctx.source.name} before the handoff`, at);
-    await Promise.all([
-      ctx.record(this.ref, { awaitedTick: tick.toISOString() }),
-      ctx.clock.sleep(at.getTime() - now.getTime(), ctx.signal),
-    ]);
+    // Stored with the source's suspend (no save of its own: a run's saves stay the same whatever the timing).
+    this.awaitedTick = tick.toISOString();
+    await ctx.clock.sleep(at.getTime() - now.getTime(), ctx.signal);
     await this.confirmSourceRan(tick);
     return true;
   }
@@ -193,7 +198,7 @@ class Handoff {
       [target] = await settledTogether(readCronJob(ctx, 'target', this.ref), ctx.record(this.ref, { phase: 'drained', drain }));
     }
     if (!(await this.resumeTarget(source, target, drain))) return readBoth(ctx, this.ref);
-    await ctx.record(this.ref, { phase: 'resumed' });
+    await ctx.record(this.ref, { phase: 'resumed', ...(this.ticks ? { ticks: this.ticks } : {}) });
     ctx.reporter.info(`${this.key}: resumed on ${ctx.target.name}`);
     // The handoff only waits here: its pool slot goes to the next CronJob meanwhile.
     const settle = () => ctx.clock.sleep(ctx.timing.verifySettleMs, ctx.signal);
@@ -231,7 +236,8 @@ class Handoff {
       await ctx.record(this.ref, { baseline: rechecked.baseline ?? '', baselineReason: rechecked.reason });
     }
     // The source is suspended and drained as just read: a missed tick may now run on the target.
-    await handleMissedTicks(ctx, source, rechecked.target, sourceJobs);
+    const { records } = await handleMissedTicks(ctx, source, rechecked.target, sourceJobs);
+    if (records.length > 0) this.ticks = records;
     await ownTarget(ctx, this.ref);
     await enableTarget(ctx, rechecked.target);
     return true;
