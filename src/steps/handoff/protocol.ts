@@ -5,11 +5,13 @@
 //   source  target
 //   enabled enabled    guard: suspend the target first (every tick is running twice right now)
 //   enabled suspended  suspend the source (after letting an imminent tick run there), confirm by a read
-//   susp.   suspended  drain the source's running Jobs, baseline the target, re-check, resume the target
+//   susp.   suspended  drain the source's running Jobs, baseline the target, re-check, start the missed
+//                      ticks the policy runs (./missed-ticks.ts), resume the target
 //   susp.   enabled    verify: no target Job for a tick the source already ran; done
 //
 // The target is enabled only at the end of the third row, right after a fresh read showed the source
-// suspended, so cutover never makes both copies enabled at once.
+// suspended, so cutover never makes both copies enabled at once; the Jobs of missed ticks start there too,
+// after that read and never for a tick with a Job on the source.
 import { HaltError } from '../../core/errors.js';
 import type { CronJobRef, ObservedCronJob } from '../../core/types.js';
 import { jobFinished, refKey } from '../../core/types.js';
