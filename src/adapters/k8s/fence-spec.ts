@@ -2,6 +2,7 @@
 // ownership record of a namespace (a FenceRecord, cutover's own custom resource) and its definition. Sent by
 // fence.ts; reasoning in docs/fence.md.
 import { InputError } from '../../core/errors.js';
+import { parseRequirement, selectorTerms } from '../../core/label-selector.js';
 import { FENCE_RECORD, type FenceMode, type FenceRecord, type FenceScope, type Ownership } from '../../core/fence.js';
 
 export { FENCE_RECORD };
@@ -217,21 +218,19 @@ interface LabelSelector {
 export function labelSelector(text: string): LabelSelector {
   const matchLabels: Record<string, string> = {};
   const matchExpressions: NonNullable<LabelSelector['matchExpressions']> = [];
-  for (const term of splitTerms(text)) {
-    const set = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
-    const equal = /^([^\s!=]+)\s*(==|=|!=)\s*([^\s,]*)$/.exec(term);
-    if (set) {
-      const values = set[3]!.split(',').map((v) => v.trim()).filter((v) => v !== '');
-      matchExpressions.push({ key: set[1]!, operator: set[2] === 'in' ? 'In' : 'NotIn', values });
-    } else if (equal) {
-      if (equal[2] === '!=') matchExpressions.push({ key: equal[1]!, operator: 'NotIn', values: [equal[3]!] });
-      else matchLabels[equal[1]!] = equal[3]!;
-    } else if (/^![^\s!=(),]+$/.test(term)) {
-      matchExpressions.push({ key: term.slice(1), operator: 'DoesNotExist' });
-    } else if (/^[^\s!=(),]+$/.test(term)) {
-      matchExpressions.push({ key: term, operator: 'Exists' });
+  const refuse = (what: string): InputError =>
+    new InputError(`cronjobs.selector: cannot read ${what} of "${text}" as a label selector term (key=value, key!=value, key in (a,b), key notin (a,b), key, !key)`);
+  const terms = selectorTerms(text);
+  if (terms === undefined) throw refuse('its parentheses');
+  for (const term of terms.filter((t) => t !== '')) {
+    const requirement = parseRequirement(term);
+    if (requirement === undefined) throw refuse(`"${term}"`);
+    if (!('values' in requirement)) {
+      matchExpressions.push({ key: requirement.key, operator: requirement.op === 'exists' ? 'Exists' : 'DoesNotExist' });
+    } else if (requirement.equality && requirement.op === 'in') {
+      matchLabels[requirement.key] = requirement.values[0]!;
     } else {
-      throw new InputError(`cronjobs.selector: cannot read "${term}" of "${text}" as a label selector term (key=value, key!=value, key in (a,b), key notin (a,b), key, !key)`);
+      matchExpressions.push({ key: requirement.key, operator: requirement.op === 'in' ? 'In' : 'NotIn', values: requirement.values });
     }
   }
   return {
@@ -240,19 +239,3 @@ export function labelSelector(text: string): LabelSelector {
   };
 }
 
-/** Splits at commas outside parentheses. */
-function splitTerms(text: string): string[] {
-  const terms: string[] = [];
-  let depth = 0;
-  let current = '';
-  for (const ch of text) {
-    if (ch === '(') depth += 1;
-    if (ch === ')') depth -= 1;
-    if (ch === ',' && depth === 0) {
-      terms.push(current.trim());
-      current = '';
-    } else current += ch;
-  }
-  if (current.trim() !== '') terms.push(current.trim());
-  return terms.filter((t) => t !== '');
-}
