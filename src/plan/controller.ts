@@ -221,148 +221,207 @@ const rfc1123z = (d: Date): string => d.toUTCString().replace('GMT', '+0000');
 
 /** One syncCronJob of kube-controller-manager v1.34 against `jobs`, the Jobs the CronJob owns. */
 export function syncCronJob(input: SyncCronJob, jobs: SyncJob[], now: Date, api: SyncApi): SyncResult {
-  let cj: SyncCronJob = { ...input, active: [...input.active] };
-  const events: SyncEvent[] = [];
-  let updateStatus = false;
-  const done = (extra: Partial<SyncResult> = {}): SyncResult => ({ cronJob: cj, updateStatus, events, ...extra });
-  const event = (type: SyncEvent['type'], reason: SyncEvent['reason'], message: string): void => {
-    events.push({ type, reason, message });
-  };
-
-  const children = new Set<string>();
-  for (const job of jobs) {
-    children.add(job.uid);
-    const found = cj.active.some((a) => a.uid === job.uid);
-    if (!found && job.finished === undefined) {
-      const fresh = api.getCronJob();
-      if (!('ok' in fresh)) return done({ error: 'error' in fresh ? fresh.error : 'cronjob not found' });
-      if (fresh.ok.active.some((a) => a.uid === job.uid)) {
-        cj = { ...fresh.ok, active: [...fresh.ok.active] };
-        continue;
-      }
-      event('Warning', 'UnexpectedJob', `Saw a job that the controller did not create or forgot: ${job.name}`);
-    } else if (job.finished !== undefined) {
-      if (found) {
-        cj.active = cj.active.filter((a) => a.uid !== job.uid);
-        event('Normal', 'SawCompletedJob', `Saw completed job: ${job.name}, condition: ${job.finished}`);
-        updateStatus = true;
-      }
-      if (job.finished === 'Complete') {
-        if (cj.lastSuccessfulTime === undefined) {
-          cj.lastSuccessfulTime = job.completionTime;
-          updateStatus = true;
-        }
-        if (job.completionTime !== undefined && cj.lastSuccessfulTime !== undefined && Date.parse(job.completionTime) > Date.parse(cj.lastSuccessfulTime)) {
-          cj.lastSuccessfulTime = job.completionTime;
-          updateStatus = true;
-        }
-      }
-    }
-  }
-
-  for (const ref of [...cj.active]) {
-    if (children.has(ref.uid)) continue;
-    const got = api.getJob(ref.name);
-    if ('notFound' in got) {
-      event('Normal', 'MissingJob', `Active job went missing: ${ref.name}`);
-      cj.active = cj.active.filter((a) => a.uid !== ref.uid);
-      updateStatus = true;
-    } else if ('error' in got) {
-      return done({ error: got.error });
-    }
-  }
-
-  if (cj.deleting) return done();
-  if (cj.timeZone !== undefined && !goLoadsZone(cj.timeZone)) {
-    event('Warning', 'UnknownTimeZone', `invalid timeZone: "${cj.timeZone}": unknown time zone ${cj.timeZone}`);
-    return done();
-  }
-  if (cj.suspend) return done();
-  return scheduleAndStart(cj, now, api, events, updateStatus);
+  return new Sync(input, api, now).run(jobs);
 }
 
-function scheduleAndStart(cj: SyncCronJob, now: Date, api: SyncApi, events: SyncEvent[], statusChanged: boolean): SyncResult {
-  let updateStatus = statusChanged;
-  const done = (extra: Partial<SyncResult> = {}): SyncResult => ({ cronJob: cj, updateStatus, events, ...extra });
-  const event = (type: SyncEvent['type'], reason: SyncEvent['reason'], message: string): void => {
-    events.push({ type, reason, message });
-  };
-  let zone = cj.timeZone;
-  if (cj.schedule.includes('TZ')) {
-    event('Warning', 'UnsupportedSchedule', `CRON_TZ or TZ used in schedule "${cj.schedule}" is not officially supported`);
-    zone = undefined;
-  }
-  const schedule = controllerSchedule(cj.schedule, zone);
-  if ('problem' in schedule) {
-    event('Warning', 'UnparseableSchedule', `unparseable schedule: "${cj.schedule}" : ${schedule.problem}`);
-    return done();
-  }
-  const asParsed: ControllerCronJob = { ...cj, timeZone: zone };
-  const requeue = (): number | undefined => {
-    const at = nextSyncWith(schedule, asParsed, now.getTime());
-    return at === undefined ? undefined : at - now.getTime();
-  };
-  const found = mostRecentWith(schedule, asParsed, now.getTime(), true);
-  if (found.tick !== undefined && found.missed === 'many') {
-    event('Warning', 'TooManyMissedTimes', 'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew');
-  }
-  if (found.error !== undefined) {
-    event('Warning', 'InvalidSchedule', `invalid schedule: ${cj.schedule} : ${found.error}`);
-    return done();
-  }
-  const tick = found.tick;
-  if (tick === undefined || tick.getTime() > now.getTime()) return done({ requeueAfterMs: requeue() });
+/** One sync's working state: the CronJob as the controller holds it, the events, whether status changes. */
+class Sync {
+  private cj: SyncCronJob;
+  private readonly events: SyncEvent[] = [];
+  private updateStatus = false;
 
-  if (cj.startingDeadlineSeconds !== undefined && tick.getTime() + cj.startingDeadlineSeconds * SECOND < now.getTime()) {
-    event('Warning', 'MissSchedule', `Missed scheduled time to start a job: ${rfc1123z(tick)}`);
-    return done({ requeueAfterMs: requeue() });
+  constructor(
+    input: SyncCronJob,
+    private readonly api: SyncApi,
+    private readonly now: Date,
+  ) {
+    this.cj = { ...input, active: [...input.active] };
   }
-  const name = controllerJobName(cj.name, tick);
-  const processed = cj.active.some((a) => a.name === name) || (cj.lastScheduleTime !== undefined && Date.parse(cj.lastScheduleTime) === tick.getTime());
-  if (processed) return done({ requeueAfterMs: requeue() });
-  if (cj.concurrencyPolicy === 'Forbid' && cj.active.length > 0) {
-    event('Normal', 'JobAlreadyActive', 'Not starting job because prior execution is running and concurrency policy is Forbid');
-    return done({ requeueAfterMs: requeue() });
+
+  run(jobs: SyncJob[]): SyncResult {
+    for (const job of jobs) {
+      const stop = this.observeJob(job);
+      if (stop) return stop;
+    }
+    const stop = this.dropMissing(new Set(jobs.map((job) => job.uid)));
+    if (stop) return stop;
+    const { cj } = this;
+    if (cj.deleting) return this.done();
+    if (cj.timeZone !== undefined && !goLoadsZone(cj.timeZone)) {
+      this.event('Warning', 'UnknownTimeZone', `invalid timeZone: "${cj.timeZone}": unknown time zone ${cj.timeZone}`);
+      return this.done();
+    }
+    if (cj.suspend) return this.done();
+    return this.scheduleAndStart();
   }
-  if (cj.concurrencyPolicy === 'Replace') {
-    for (const ref of [...cj.active]) {
-      const got = api.getJob(ref.name);
-      if (!('ok' in got)) {
-        const error = 'error' in got ? got.error : `jobs.batch "${ref.name}" not found`;
-        event('Warning', 'FailedGet', `Get job: ${error}`);
-        return done({ error });
-      }
-      const deleted = api.deleteJob(got.ok.name);
-      if ('error' in deleted) {
-        event('Warning', 'FailedDelete', `Deleted job: ${deleted.error}`);
-        return done({ error: `could not replace job ${cj.namespace}/${got.ok.name}` });
-      }
-      cj.active = cj.active.filter((a) => a.uid !== got.ok.uid);
-      event('Normal', 'SuccessfulDelete', `Deleted job ${got.ok.name}`);
-      updateStatus = true;
+
+  private done(extra: Partial<SyncResult> = {}): SyncResult {
+    return { cronJob: this.cj, updateStatus: this.updateStatus, events: this.events, ...extra };
+  }
+
+  private event(type: SyncEvent['type'], reason: SyncEvent['reason'], message: string): void {
+    this.events.push({ type, reason, message });
+  }
+
+  private dropActive(uid: string): void {
+    this.cj.active = this.cj.active.filter((a) => a.uid !== uid);
+    this.updateStatus = true;
+  }
+
+  /** A Job the CronJob owns: unexpected, or finished (drop it from active, note a success). */
+  private observeJob(job: SyncJob): SyncResult | undefined {
+    const found = this.cj.active.some((a) => a.uid === job.uid);
+    if (job.finished === undefined) return found ? undefined : this.unexpectedJob(job);
+    if (found) {
+      this.dropActive(job.uid);
+      this.event('Normal', 'SawCompletedJob', `Saw completed job: ${job.name}, condition: ${job.finished}`);
+    }
+    if (job.finished === 'Complete') this.noteSuccess(job);
+    return undefined;
+  }
+
+  /** The controller re-reads the CronJob before calling a running Job unexpected. */
+  private unexpectedJob(job: SyncJob): SyncResult | undefined {
+    const fresh = this.api.getCronJob();
+    if (!('ok' in fresh)) return this.done({ error: 'error' in fresh ? fresh.error : 'cronjob not found' });
+    if (fresh.ok.active.some((a) => a.uid === job.uid)) {
+      this.cj = { ...fresh.ok, active: [...fresh.ok.active] };
+      return undefined;
+    }
+    this.event('Warning', 'UnexpectedJob', `Saw a job that the controller did not create or forgot: ${job.name}`);
+    return undefined;
+  }
+
+  private noteSuccess(job: SyncJob): void {
+    const { cj } = this;
+    if (cj.lastSuccessfulTime === undefined) {
+      cj.lastSuccessfulTime = job.completionTime;
+      this.updateStatus = true;
+    }
+    if (job.completionTime !== undefined && cj.lastSuccessfulTime !== undefined && Date.parse(job.completionTime) > Date.parse(cj.lastSuccessfulTime)) {
+      cj.lastSuccessfulTime = job.completionTime;
+      this.updateStatus = true;
     }
   }
 
-  const created = api.createJob(name, tick);
-  let job: SyncJob;
-  if ('terminating' in created) return done({ error: `namespace ${cj.namespace} is being terminated` });
-  if ('error' in created) {
-    event('Warning', 'FailedCreate', `Error creating job: ${created.error}`);
-    return done({ error: created.error });
+  /** Active entries whose Job the lister does not show are read; gone ones leave the list. */
+  private dropMissing(children: Set<string>): SyncResult | undefined {
+    for (const ref of [...this.cj.active]) {
+      if (children.has(ref.uid)) continue;
+      const got = this.api.getJob(ref.name);
+      if ('error' in got) return this.done({ error: got.error });
+      if ('notFound' in got) {
+        this.event('Normal', 'MissingJob', `Active job went missing: ${ref.name}`);
+        this.dropActive(ref.uid);
+      }
+    }
+    return undefined;
   }
-  if ('exists' in created) {
-    const got = api.getJob(name);
-    if (!('ok' in got)) return done({ error: 'error' in got ? got.error : `jobs.batch "${name}" not found` });
+
+  /** The schedule as the controller parses it; a TZ prefix is warned about and the spec's zone dropped. */
+  private parseSchedule(): { schedule: ControllerSchedule; asParsed: ControllerCronJob } | undefined {
+    const { cj } = this;
+    let zone = cj.timeZone;
+    if (cj.schedule.includes('TZ')) {
+      this.event('Warning', 'UnsupportedSchedule', `CRON_TZ or TZ used in schedule "${cj.schedule}" is not officially supported`);
+      zone = undefined;
+    }
+    const schedule = controllerSchedule(cj.schedule, zone);
+    if ('problem' in schedule) {
+      this.event('Warning', 'UnparseableSchedule', `unparseable schedule: "${cj.schedule}" : ${schedule.problem}`);
+      return undefined;
+    }
+    return { schedule, asParsed: { ...cj, timeZone: zone } };
+  }
+
+  private scheduleAndStart(): SyncResult {
+    const parsed = this.parseSchedule();
+    if (parsed === undefined) return this.done();
+    const { schedule, asParsed } = parsed;
+    const now = this.now.getTime();
+    const requeue = (): number | undefined => {
+      const at = nextSyncWith(schedule, asParsed, now);
+      return at === undefined ? undefined : at - now;
+    };
+    const found = this.mostRecentTick(schedule, asParsed);
+    if ('invalid' in found) return this.done();
+    const { tick } = found;
+    if (tick === undefined || tick.getTime() > now || !this.mayStart(tick)) return this.done({ requeueAfterMs: requeue() });
+    const stop = this.cj.concurrencyPolicy === 'Replace' ? this.replaceActive() : undefined;
+    if (stop) return stop;
+    const job = this.createJob(tick);
+    if ('result' in job) return job.result;
+    this.cj.active = [...this.cj.active, { name: job.job.name, uid: job.job.uid }];
+    this.cj.lastScheduleTime = tick.toISOString();
+    this.updateStatus = true;
+    return this.done({ requeueAfterMs: requeue(), started: { tick, job: job.job.name } });
+  }
+
+  /** The latest tick ≤ now as the controller finds it, with its warnings. */
+  private mostRecentTick(schedule: ControllerSchedule, asParsed: ControllerCronJob): { tick: Date | undefined } | { invalid: true } {
+    const found = mostRecentWith(schedule, asParsed, this.now.getTime(), true);
+    if (found.tick !== undefined && found.missed === 'many') {
+      this.event('Warning', 'TooManyMissedTimes', 'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew');
+    }
+    if (found.error === undefined) return { tick: found.tick };
+    this.event('Warning', 'InvalidSchedule', `invalid schedule: ${this.cj.schedule} : ${found.error}`);
+    return { invalid: true };
+  }
+
+  /** Past the starting deadline, already processed, or Forbid with a Job running: no Job for the tick. */
+  private mayStart(tick: Date): boolean {
+    const { cj } = this;
+    if (cj.startingDeadlineSeconds !== undefined && tick.getTime() + cj.startingDeadlineSeconds * SECOND < this.now.getTime()) {
+      this.event('Warning', 'MissSchedule', `Missed scheduled time to start a job: ${rfc1123z(tick)}`);
+      return false;
+    }
+    const name = controllerJobName(cj.name, tick);
+    const processed = cj.active.some((a) => a.name === name) || (cj.lastScheduleTime !== undefined && Date.parse(cj.lastScheduleTime) === tick.getTime());
+    if (processed) return false;
+    if (cj.concurrencyPolicy === 'Forbid' && cj.active.length > 0) {
+      this.event('Normal', 'JobAlreadyActive', 'Not starting job because prior execution is running and concurrency policy is Forbid');
+      return false;
+    }
+    return true;
+  }
+
+  /** Replace: every active Job is read and deleted before the new one is created. */
+  private replaceActive(): SyncResult | undefined {
+    for (const ref of [...this.cj.active]) {
+      const got = this.api.getJob(ref.name);
+      if (!('ok' in got)) {
+        const error = 'error' in got ? got.error : `jobs.batch "${ref.name}" not found`;
+        this.event('Warning', 'FailedGet', `Get job: ${error}`);
+        return this.done({ error });
+      }
+      const deleted = this.api.deleteJob(got.ok.name);
+      if ('error' in deleted) {
+        this.event('Warning', 'FailedDelete', `Deleted job: ${deleted.error}`);
+        return this.done({ error: `could not replace job ${this.cj.namespace}/${got.ok.name}` });
+      }
+      this.dropActive(got.ok.uid);
+      this.event('Normal', 'SuccessfulDelete', `Deleted job ${got.ok.name}`);
+    }
+    return undefined;
+  }
+
+  /** Creates the tick's Job; AlreadyExists is the controller's own Job (adopted) or someone else's (left). */
+  private createJob(tick: Date): { job: SyncJob } | { result: SyncResult } {
+    const name = controllerJobName(this.cj.name, tick);
+    const created = this.api.createJob(name, tick);
+    if ('terminating' in created) return { result: this.done({ error: `namespace ${this.cj.namespace} is being terminated` }) };
+    if ('error' in created) {
+      this.event('Warning', 'FailedCreate', `Error creating job: ${created.error}`);
+      return { result: this.done({ error: created.error }) };
+    }
+    if ('ok' in created) {
+      this.event('Normal', 'SuccessfulCreate', `Created job ${created.ok.name}`);
+      return { job: created.ok };
+    }
+    const got = this.api.getJob(name);
+    if (!('ok' in got)) return { result: this.done({ error: 'error' in got ? got.error : `jobs.batch "${name}" not found` }) };
     // Someone else's Job under the controller's name: leave it, and the tick, alone.
-    if (got.ok.controllerUid !== cj.uid) return done();
-    if (cj.active.some((a) => a.uid === got.ok.uid)) return done();
-    job = got.ok;
-  } else {
-    job = created.ok;
-    event('Normal', 'SuccessfulCreate', `Created job ${job.name}`);
+    if (got.ok.controllerUid !== this.cj.uid || this.cj.active.some((a) => a.uid === got.ok.uid)) return { result: this.done() };
+    return { job: got.ok };
   }
-  cj.active = [...cj.active, { name: job.name, uid: job.uid }];
-  cj.lastScheduleTime = tick.toISOString();
-  updateStatus = true;
-  return done({ requeueAfterMs: requeue(), started: { tick, job: job.name } });
 }

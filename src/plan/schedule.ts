@@ -17,7 +17,7 @@
 
 import { InputError } from '../core/errors.js';
 import { GO_ZONE_NAMES } from './zone-names.js';
-import { addDate, dateIn, goZone, truncate, wallOf, type GoZone } from './zone.js';
+import { addDate, dateIn, goZone, truncate, wallOf, type GoZone, type Wall } from './zone.js';
 
 const SECOND = 1000;
 const MINUTE = 60_000;
@@ -86,16 +86,9 @@ function parseRange(expr: string, bounds: FieldBounds, field: Field): void {
   const rangeAndStep = expr.split('/');
   if (rangeAndStep.length > 2) throw new ScheduleSyntaxError(`too many slashes in "${expr}"`);
   const lowHigh = rangeAndStep[0]!.split('-');
-  let start: number;
-  let end: number;
-  let star = false;
-  if (lowHigh[0] === '*' || lowHigh[0] === '?') {
-    [start, end, star] = [bounds.min, bounds.max, true];
-  } else {
-    if (lowHigh.length > 2) throw new ScheduleSyntaxError(`too many hyphens in "${expr}"`);
-    start = parseNumber(lowHigh[0]!, bounds);
-    end = lowHigh.length === 2 ? parseNumber(lowHigh[1]!, bounds) : start;
-  }
+  const parsed = parseBounds(expr, lowHigh, bounds);
+  const { start } = parsed;
+  let { end, star } = parsed;
   let step = 1;
   if (rangeAndStep.length === 2) {
     step = parseNumber(rangeAndStep[1]!, { min: 0, max: 0 });
@@ -103,12 +96,23 @@ function parseRange(expr: string, bounds: FieldBounds, field: Field): void {
     if (lowHigh.length === 1) end = bounds.max;
     if (step > 1) star = false;
   }
+  checkRange(expr, { start, end, step }, bounds);
+  for (let v = start; v <= end; v += step) field.allowed[v] = true;
+  field.star ||= star;
+}
+
+function parseBounds(expr: string, lowHigh: string[], bounds: FieldBounds): { start: number; end: number; star: boolean } {
+  if (lowHigh[0] === '*' || lowHigh[0] === '?') return { start: bounds.min, end: bounds.max, star: true };
+  if (lowHigh.length > 2) throw new ScheduleSyntaxError(`too many hyphens in "${expr}"`);
+  const start = parseNumber(lowHigh[0]!, bounds);
+  return { start, end: lowHigh.length === 2 ? parseNumber(lowHigh[1]!, bounds) : start, star: false };
+}
+
+function checkRange(expr: string, { start, end, step }: { start: number; end: number; step: number }, bounds: FieldBounds): void {
   if (start < bounds.min) throw new ScheduleSyntaxError(`${start} is below the minimum ${bounds.min} in "${expr}"`);
   if (end > bounds.max) throw new ScheduleSyntaxError(`${end} is above the maximum ${bounds.max} in "${expr}"`);
   if (start > end) throw new ScheduleSyntaxError(`range start ${start} is beyond its end ${end} in "${expr}"`);
   if (step === 0) throw new ScheduleSyntaxError(`step must be a positive number in "${expr}"`);
-  for (let v = start; v <= end; v += step) field.allowed[v] = true;
-  field.star ||= star;
 }
 
 function parseField(text: string, bounds: FieldBounds, label: string): Field {
@@ -231,86 +235,111 @@ function minutesToNextStop(spec: CronSpec, minute: number): number {
  * date normalization, steps of an hour or less are absolute, which is what makes DST days special.
  */
 function robfigNext(spec: CronSpec, zone: GoZone, after: number): number | undefined {
-  let t = after + SECOND - (((after % SECOND) + SECOND) % SECOND);
-  let added = false;
-  const yearLimit = wallOf(zone, t).year + 5;
+  const first = after + SECOND - (((after % SECOND) + SECOND) % SECOND);
+  const cursor: Cursor = { spec, zone, t: first, w: wallOf(zone, first), added: false, steps: 0 };
+  const yearLimit = cursor.w.year + 5;
   // robfig loops forever where a zone skipped a whole calendar day (Pacific/Apia, 2011-12-30) and the
   // schedule needs it; five years of month, day and hour steps take far fewer than MAX_STEPS.
-  let steps = 0;
-  wrap: for (;;) {
-    let w = wallOf(zone, t);
-    if (w.year > yearLimit) return NEVER;
-    while (!spec.months.allowed[w.month]) {
-      if (++steps > MAX_STEPS) return NEVER;
-      if (!added) {
-        added = true;
-        t = dateIn(zone, w.year, w.month, 1, 0, 0, 0);
-      }
-      t = addDate(zone, t, 0, 1, 0);
-      w = wallOf(zone, t);
-      if (w.month === 1) continue wrap;
-    }
-    while (!dayMatches(spec, w.day, w.weekday)) {
-      if (++steps > MAX_STEPS) return NEVER;
-      if (!added) {
-        added = true;
-        t = dateIn(zone, w.year, w.month, w.day, 0, 0, 0);
-      }
-      t = addDate(zone, t, 0, 0, 1);
-      w = wallOf(zone, t);
-      // A zone whose midnight does not exist that day leaves the day at 01:00 (or 23:00): back to hour 0.
-      if (w.hour !== 0) {
-        t += w.hour > 12 ? (24 - w.hour) * HOUR : -w.hour * HOUR;
-        w = wallOf(zone, t);
-      }
-      if (w.day === 1) continue wrap;
-    }
-    while (!spec.hourSet[w.hour]) {
-      if (++steps > MAX_STEPS) return NEVER;
-      if (!added) {
-        added = true;
-        t = dateIn(zone, w.year, w.month, w.day, w.hour, 0, 0);
-      }
-      t += HOUR;
-      w = wallOf(zone, t);
-      if (w.hour === 0) continue wrap;
-    }
-    while (!spec.minuteSet[w.minute]) {
-      if (!added) {
-        added = true;
-        t = truncate(t, MINUTE);
-      }
-      // Minute by minute, as robfig does; within one offset period that is a single jump.
-      const steps = minutesToNextStop(spec, w.minute);
-      const period = zone.period(t);
-      if (steps > 1 && t + steps * MINUTE < period.end) {
-        t += (steps - 1) * MINUTE;
-      }
-      t += MINUTE;
-      w = wallOf(zone, t);
-      if (w.minute === 0) continue wrap;
-    }
-    // The standard parser allows second 0 only.
-    if (w.second !== 0) {
-      if (!added) {
-        added = true;
-        t = truncate(t, SECOND);
-      }
-      // Second by second up to second 0, then start over; offsets are whole minutes within one period.
-      const period = zone.period(t);
-      const jump = (60 - wallOf(zone, t).second) * SECOND;
-      if (period.offset % MINUTE === 0 && t + jump < period.end) {
-        t += jump;
-        continue wrap;
-      }
-      while (w.second !== 0) {
-        t += SECOND;
-        w = wallOf(zone, t);
-        if (w.second === 0) continue wrap;
-      }
-    }
-    return t;
+  for (;;) {
+    cursor.w = wallOf(zone, cursor.t);
+    if (cursor.w.year > yearLimit) return NEVER;
+    const outcome = seekAll(cursor);
+    if (outcome === 'never') return NEVER;
+    if (outcome === 'found') return cursor.t;
   }
+}
+
+/** Next's search state: the instant, its wall time, whether a field has moved yet, steps taken. */
+interface Cursor {
+  readonly spec: CronSpec;
+  readonly zone: GoZone;
+  t: number;
+  w: Wall;
+  added: boolean;
+  steps: number;
+}
+
+/** A field is matched ('found'), or it wrapped and the search starts over from the month ('wrap'). */
+type Seek = 'found' | 'wrap' | 'never';
+
+function seekAll(c: Cursor): Seek {
+  for (const seek of [seekMonth, seekDay, seekHour, seekMinute, seekSecond]) {
+    const outcome = seek(c);
+    if (outcome !== 'found') return outcome;
+  }
+  return 'found';
+}
+
+/** The first time any field moves, the smaller fields reset: t goes to the start of the unit moved. */
+function resetOnce(c: Cursor, start: () => number): void {
+  if (c.added) return;
+  c.added = true;
+  c.t = start();
+}
+
+function moveTo(c: Cursor, t: number): void {
+  c.t = t;
+  c.w = wallOf(c.zone, t);
+}
+
+function seekMonth(c: Cursor): Seek {
+  while (!c.spec.months.allowed[c.w.month]) {
+    if (++c.steps > MAX_STEPS) return 'never';
+    resetOnce(c, () => dateIn(c.zone, c.w.year, c.w.month, 1, 0, 0, 0));
+    moveTo(c, addDate(c.zone, c.t, 0, 1, 0));
+    if (c.w.month === 1) return 'wrap';
+  }
+  return 'found';
+}
+
+function seekDay(c: Cursor): Seek {
+  while (!dayMatches(c.spec, c.w.day, c.w.weekday)) {
+    if (++c.steps > MAX_STEPS) return 'never';
+    resetOnce(c, () => dateIn(c.zone, c.w.year, c.w.month, c.w.day, 0, 0, 0));
+    moveTo(c, addDate(c.zone, c.t, 0, 0, 1));
+    // A zone whose midnight does not exist that day leaves the day at 01:00 (or 23:00): back to hour 0.
+    if (c.w.hour !== 0) moveTo(c, c.t + (c.w.hour > 12 ? (24 - c.w.hour) * HOUR : -c.w.hour * HOUR));
+    if (c.w.day === 1) return 'wrap';
+  }
+  return 'found';
+}
+
+function seekHour(c: Cursor): Seek {
+  while (!c.spec.hourSet[c.w.hour]) {
+    if (++c.steps > MAX_STEPS) return 'never';
+    resetOnce(c, () => dateIn(c.zone, c.w.year, c.w.month, c.w.day, c.w.hour, 0, 0));
+    moveTo(c, c.t + HOUR);
+    if (c.w.hour === 0) return 'wrap';
+  }
+  return 'found';
+}
+
+function seekMinute(c: Cursor): Seek {
+  while (!c.spec.minuteSet[c.w.minute]) {
+    resetOnce(c, () => truncate(c.t, MINUTE));
+    // Minute by minute, as robfig does; within one offset period that is a single jump.
+    const steps = minutesToNextStop(c.spec, c.w.minute);
+    const jump = steps > 1 && c.t + steps * MINUTE < c.zone.period(c.t).end ? (steps - 1) * MINUTE : 0;
+    moveTo(c, c.t + jump + MINUTE);
+    if (c.w.minute === 0) return 'wrap';
+  }
+  return 'found';
+}
+
+/** The standard parser allows second 0 only: second by second up to second 0, then start over. */
+function seekSecond(c: Cursor): Seek {
+  if (c.w.second === 0) return 'found';
+  resetOnce(c, () => truncate(c.t, SECOND));
+  // Offsets are whole minutes within one period: one jump to the next minute.
+  const period = c.zone.period(c.t);
+  const jump = (60 - wallOf(c.zone, c.t).second) * SECOND;
+  if (period.offset % MINUTE === 0 && c.t + jump < period.end) {
+    c.t += jump;
+    return 'wrap';
+  }
+  do moveTo(c, c.t + SECOND);
+  while (c.w.second !== 0);
+  return 'wrap';
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -337,12 +366,18 @@ function wallLatest(spec: CronSpec, zone: GoZone, atOrBefore: number): number | 
   const wallNow = atOrBefore + offset;
   const lastDay = Math.floor(wallNow / DAY);
   for (let day = lastDay; day >= lastDay - MAX_SCAN_DAYS; day = stepBackward(spec, day)) {
-    if (!matches(spec, day)) continue;
-    for (let h = spec.hours.length - 1; h >= 0; h--) {
-      for (let m = spec.minutes.length - 1; m >= 0; m--) {
-        const wall = day * DAY + spec.hours[h]! * HOUR + spec.minutes[m]! * MINUTE;
-        if (wall <= wallNow) return wall - offset;
-      }
+    const wall = matches(spec, day) ? latestWallOfDay(spec, day, wallNow) : undefined;
+    if (wall !== undefined) return wall - offset;
+  }
+  return undefined;
+}
+
+/** The latest wall time on `day` at or before wallNow whose hour and minute match the schedule. */
+function latestWallOfDay(spec: CronSpec, day: number, wallNow: number): number | undefined {
+  for (let h = spec.hours.length - 1; h >= 0; h--) {
+    for (let m = spec.minutes.length - 1; m >= 0; m--) {
+      const wall = day * DAY + spec.hours[h]! * HOUR + spec.minutes[m]! * MINUTE;
+      if (wall <= wallNow) return wall;
     }
   }
   return undefined;
@@ -503,13 +538,7 @@ export function controllerSchedule(schedule: string, timeZone: string | undefine
   if (prefixed) return controllerSchedule(prefixed[2]!.trim(), prefixed[1]);
   if (timeZone !== undefined && !goLoadsZone(timeZone)) return { problem: `provided bad location ${timeZone}` };
   const every = /^@every (.*)$/.exec(schedule);
-  if (every) {
-    const delay = goDuration(every[1]!);
-    if (delay === undefined) return { problem: `failed to parse duration ${schedule}` };
-    // robfig rounds the delay down to whole seconds, at least one.
-    const step = Math.max(SECOND, delay - (delay % SECOND));
-    return { next: (after) => after + step - (((after % SECOND) + SECOND) % SECOND) };
-  }
+  if (every) return everySchedule(schedule, every[1]!);
   let spec: CronSpec;
   try {
     spec = parseSpec(schedule);
@@ -517,8 +546,21 @@ export function controllerSchedule(schedule: string, timeZone: string | undefine
     if (error instanceof ScheduleSyntaxError) return { problem: error.message };
     throw error;
   }
-  const zone = goZone(timeZone === undefined || timeZone === '' || timeZone === 'Local' ? undefined : zoneData(timeZone));
+  const zone = controllerZone(timeZone);
   return { next: (after) => robfigNext(spec, zone, after) };
+}
+
+/** The zone the controller runs a schedule in: none, "" and "Local" are the controller's own, UTC. */
+function controllerZone(timeZone: string | undefined): GoZone {
+  return goZone(timeZone === undefined || timeZone === '' || timeZone === 'Local' ? undefined : zoneData(timeZone));
+}
+
+/** `@every <duration>`: robfig rounds the delay down to whole seconds, at least one. */
+function everySchedule(schedule: string, duration: string): ControllerSchedule | { problem: string } {
+  const delay = goDuration(duration);
+  if (delay === undefined) return { problem: `failed to parse duration ${schedule}` };
+  const step = Math.max(SECOND, delay - (delay % SECOND));
+  return { next: (after) => after + step - (((after % SECOND) + SECOND) % SECOND) };
 }
 
 /** Whether Go's time.LoadLocation accepts the name (the embedded database; "" and "UTC" are UTC). */
