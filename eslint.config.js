@@ -10,6 +10,11 @@ const structure = {
   'max-params': ['error', 4],
 };
 
+// Names starting with _ and the rest siblings of a destructuring are deliberately unused.
+const unused = {
+  '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.lab/**', 'schemas/**', 'coverage/**'] },
   js.configs.recommended,
@@ -18,6 +23,6 @@ export default tseslint.config(
     files: ['**/*.ts'],
     extends: [...tseslint.configs.recommendedTypeChecked],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
-    rules: structure,
+    rules: { ...structure, ...unused },
   },
 );

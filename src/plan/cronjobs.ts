@@ -4,7 +4,7 @@ import type { CronJobsSection } from '../config/types.js';
 import { formatDuration } from '../core/duration.js';
 import type { CronJobRef, ManagedBy, ObservedCronJob, ObservedJob } from '../core/types.js';
 import { refKey } from '../core/types.js';
-import { catchUpFields, decideCatchUp } from './catch-up.js';
+import { catchUpFields, decideCatchUp, type CatchUpDecision } from './catch-up.js';
 import { exactLatestMissedTick, mostRecentScheduleTime } from './controller.js';
 import { latestTick, nextTicks, validateSchedule } from './schedule.js';
 import type { CronJobAction, CronJobPlanEntry, CronJobSide, PlanMessage, Severity, SpecDifference } from './types.js';
@@ -182,16 +182,7 @@ function noteTickInWindow(input: CronJobInput, settings: CronJobSettings, notes:
   });
   if (decision.missed.length === 0) return;
   const ticks = decision.missed.map((t) => `${new Date(t).toISOString()} (in ${formatDuration(t - now)})`);
-  const list = (ticks: number[]): string => ticks.map((t) => new Date(t).toISOString()).join(', ');
-  const outcomes: string[] = [];
-  if (decision.create.length === 1) {
-    outcomes.push(`${list(decision.create)} runs once, late, on ${settings.to}: cutover starts its Job there before resuming it (missedRuns: ${settings.cronjobs.missedRuns})`);
-  } else if (decision.create.length > 1) {
-    outcomes.push(`${list(decision.create)} run once each, late, on ${settings.to}: cutover starts their Jobs there before resuming it (missedRuns: ${settings.cronjobs.missedRuns})`);
-  }
-  const reasons = new Map<string, number[]>();
-  for (const { tick, reason } of decision.skip) reasons.set(reason, [...(reasons.get(reason) ?? []), tick]);
-  for (const [reason, ticks] of reasons) outcomes.push(`${list(ticks)} ${ticks.length === 1 ? 'runs' : 'run'} on neither cluster (${reason})`);
+  const outcomes = tickOutcomes(decision, settings);
   noteControllerWouldLose(input, settings, now + ms, notes);
   notes.add(
     'warning',
@@ -200,6 +191,22 @@ function noteTickInWindow(input: CronJobInput, settings: CronJobSettings, notes:
       `window of ${formatDuration(ms)}${drains ? ' (the drain of its running Jobs)' : ''}, while both copies are suspended: ` +
       outcomes.join('; '),
   );
+}
+
+/** What the policy makes of the ticks in the window: the Jobs cutover starts, the ticks run nowhere (by reason). */
+function tickOutcomes(decision: CatchUpDecision, settings: CronJobSettings): string[] {
+  const list = (ticks: number[]): string => ticks.map((t) => new Date(t).toISOString()).join(', ');
+  const outcomes: string[] = [];
+  const policy = `missedRuns: ${settings.cronjobs.missedRuns}`;
+  if (decision.create.length === 1) {
+    outcomes.push(`${list(decision.create)} runs once, late, on ${settings.to}: cutover starts its Job there before resuming it (${policy})`);
+  } else if (decision.create.length > 1) {
+    outcomes.push(`${list(decision.create)} run once each, late, on ${settings.to}: cutover starts their Jobs there before resuming it (${policy})`);
+  }
+  const reasons = new Map<string, number[]>();
+  for (const { tick, reason } of decision.skip) reasons.set(reason, [...(reasons.get(reason) ?? []), tick]);
+  for (const [reason, ticks] of reasons) outcomes.push(`${list(ticks)} ${ticks.length === 1 ? 'runs' : 'run'} on neither cluster (${reason})`);
+  return outcomes;
 }
 
 /**

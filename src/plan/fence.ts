@@ -49,33 +49,30 @@ export function describeFence(fence: ClusterFence): string {
 
 /** Where a copy could run on a cluster that does not own it, or the fence would stop the run. */
 export function fenceWarnings(fences: ClusterFence[], copies: CopySighting[]): string[] {
-  const warnings: string[] = [];
-  for (const fence of fences) {
-    const { state } = fence;
-    if (!state) continue;
-    if (state.unreadable) {
-      warnings.push(`cannot tell whether ${fence.cluster} is fenced: ${state.unreadable}`);
-      continue;
-    }
-    if (!state.mode) {
-      warnings.push(
-        `${fence.cluster} has no fence: a deploy there (helm, Argo CD, Flux, kubectl apply) can enable a copy it does not own; ` +
-          `\`cutover fence -f RUNBOOK --on ${fence.cluster}\` installs one`,
-      );
-      continue;
-    }
-    if (state.mode === 'Warn') warnings.push(`${fence.cluster}'s fence is in mode Warn: it reports copies enabled where not owned but lets them through`);
-    for (const [ns, record] of Object.entries(state.records)) {
-      if (!record) warnings.push(`${fence.cluster} is fenced but namespace ${ns} has no ownership record: every CronJob write there is refused; run \`cutover fence\` again`);
-    }
+  return [...fences.flatMap(clusterFenceWarnings), ...copies.flatMap((copy) => unownedCopyWarnings(fences, copy))];
+}
+
+function clusterFenceWarnings(fence: ClusterFence): string[] {
+  const { state } = fence;
+  if (!state) return [];
+  if (state.unreadable) return [`cannot tell whether ${fence.cluster} is fenced: ${state.unreadable}`];
+  if (!state.mode) {
+    return [
+      `${fence.cluster} has no fence: a deploy there (helm, Argo CD, Flux, kubectl apply) can enable a copy it does not own; ` +
+        `\`cutover fence -f RUNBOOK --on ${fence.cluster}\` installs one`,
+    ];
   }
-  for (const copy of copies) {
-    const state = fences.find((f) => f.cluster === copy.cluster)?.state;
-    const record = state?.records[copy.ref.namespace];
-    if (!copy.enabled || !state?.mode || !record) continue;
-    if (ownershipOf(record, copy.ref.name) === 'fenced') {
-      warnings.push(`${refKey(copy.ref)} is enabled on ${copy.cluster}, which does not own it (it was enabled before the fence); the fence refuses its next update unless it is suspended`);
-    }
+  const warnings: string[] = [];
+  if (state.mode === 'Warn') warnings.push(`${fence.cluster}'s fence is in mode Warn: it reports copies enabled where not owned but lets them through`);
+  for (const [ns, record] of Object.entries(state.records)) {
+    if (!record) warnings.push(`${fence.cluster} is fenced but namespace ${ns} has no ownership record: every CronJob write there is refused; run \`cutover fence\` again`);
   }
   return warnings;
+}
+
+function unownedCopyWarnings(fences: ClusterFence[], copy: CopySighting): string[] {
+  const state = fences.find((f) => f.cluster === copy.cluster)?.state;
+  const record = state?.records[copy.ref.namespace];
+  if (!copy.enabled || !state?.mode || !record || ownershipOf(record, copy.ref.name) !== 'fenced') return [];
+  return [`${refKey(copy.ref)} is enabled on ${copy.cluster}, which does not own it (it was enabled before the fence); the fence refuses its next update unless it is suspended`];
 }

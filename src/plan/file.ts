@@ -138,6 +138,11 @@ function sideChanges(where: string, old: CronJobSide, now: CronJobSide): string[
   if (old.present !== now.present) return [`${where}: ${now.present ? 'appeared' : 'vanished'}`];
   if (!now.present) return [];
   if (old.uid !== now.uid) return [`${where}: recreated (uid ${old.uid ?? '?'} → ${now.uid ?? '?'})`];
+  return presentSideChanges(where, old, now);
+}
+
+/** Changes to a copy present in both plans, the same object. */
+function presentSideChanges(where: string, old: CronJobSide, now: CronJobSide): string[] {
   const lines: string[] = [];
   if (old.suspend !== now.suspend) lines.push(`${where}: suspend ${String(old.suspend)} → ${String(now.suspend)}`);
   const ranWhileSuspended = old.suspend === true && now.suspend === true;

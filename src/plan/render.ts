@@ -6,11 +6,11 @@ import { refKey } from '../core/types.js';
 import type { CronJobAction, CronJobPlanEntry, CronJobSide, Plan, PlanMessage, RecordShare, Severity, StepPlanEntry } from './types.js';
 
 interface Paint {
-  bold(text: string): string;
-  dim(text: string): string;
-  red(text: string): string;
-  yellow(text: string): string;
-  green(text: string): string;
+  bold: (text: string) => string;
+  dim: (text: string) => string;
+  red: (text: string) => string;
+  yellow: (text: string) => string;
+  green: (text: string) => string;
 }
 
 const ansi = (code: number) => (text: string) => `\u001b[${code}m${text}\u001b[0m`;

@@ -68,14 +68,7 @@ export function planShift(
     throw new InputError(`${where}: shiftTraffic percent must be between 0 and 100, got ${percent}`);
   }
   assertWeightedGroup(records, where);
-  const fromId = setIdentifierOf(group, from, where);
-  const toId = setIdentifierOf(group, to, where);
-  if (fromId === toId) {
-    throw new InputError(`${where}: clusters ${from} and ${to} have the same SetIdentifier "${fromId}"`);
-  }
-  const source = findRecord(records, fromId, from, where);
-  const target = findRecord(records, toId, to, where);
-  const others = records.filter((r) => r !== source && r !== target);
+  const { fromId, toId, source, target } = shiftPair(records, group, { from, to }, where);
   const currentPair = source.weight + target.weight;
   const { total, targetWeight } = chooseWeights(percent, currentPair > 0 ? currentPair : 100);
   const weights = { [fromId]: total - targetWeight, [toId]: targetWeight };
@@ -95,17 +88,10 @@ export function planShift(
       `${where}: ${percent}% cannot be written exactly with weights 0..${MAX_WEIGHT}; ` +
       `${to} gets ${achievedPercent}% of the ${from}+${to} traffic (weights ${total - targetWeight}/${targetWeight})`;
   }
-  for (const other of others) {
-    const before = result.before.find((s) => s.setIdentifier === other.setIdentifier)?.percent ?? 0;
-    const after = result.after.find((s) => s.setIdentifier === other.setIdentifier)?.percent ?? 0;
-    if (before > 0 && after === 0) {
-      // An all-zero group is split equally: its records at weight 0 get traffic until a shift writes any weight.
-      result.warnings.push(
-        `${where}: ${other.setIdentifier} loses all its traffic (${before}% → 0%): its weight stays ${other.weight}, but ` +
-          `${from}=${total - targetWeight}/${to}=${targetWeight} leaves it nothing${currentPair === 0 && others.every((r) => r.weight === 0) ? ' (until now every weight of the group was 0, which Route 53 answers as an equal split)' : ''}`,
-      );
-    }
-  }
+  const others = records.filter((r) => r !== source && r !== target);
+  const split = `${from}=${total - targetWeight}/${to}=${targetWeight}`;
+  const allZeroBefore = currentPair === 0 && others.every((r) => r.weight === 0);
+  result.warnings.push(...others.flatMap((other) => lostShareWarning(result, other, { where, split, allZeroBefore })));
   if (others.some((r) => r.weight > 0) && total !== currentPair) {
     result.notes.push(
       `${where}: the ${from}+${to} weight total changes from ${currentPair} to ${total}, so the share of ` +
@@ -113,6 +99,37 @@ export function planShift(
     );
   }
   return result;
+}
+
+/** The records of the two clusters the step moves traffic between; they must be two different records. */
+function shiftPair(
+  records: WeightedRecord[],
+  group: DnsRecordGroup,
+  { from, to }: { from: string; to: string },
+  where: string,
+): { fromId: string; toId: string; source: WeightedRecord; target: WeightedRecord } {
+  const fromId = setIdentifierOf(group, from, where);
+  const toId = setIdentifierOf(group, to, where);
+  if (fromId === toId) {
+    throw new InputError(`${where}: clusters ${from} and ${to} have the same SetIdentifier "${fromId}"`);
+  }
+  return { fromId, toId, source: findRecord(records, fromId, from, where), target: findRecord(records, toId, to, where) };
+}
+
+/** Another record of the group that had traffic and has none after the step. */
+function lostShareWarning(
+  result: ShiftResult,
+  other: WeightedRecord,
+  { where, split, allZeroBefore }: { where: string; split: string; allZeroBefore: boolean },
+): string[] {
+  const shareIn = (shares: RecordShare[]): number => shares.find((s) => s.setIdentifier === other.setIdentifier)?.percent ?? 0;
+  const before = shareIn(result.before);
+  if (before === 0 || shareIn(result.after) !== 0) return [];
+  // An all-zero group is split equally: its records at weight 0 get traffic until a shift writes any weight.
+  return [
+    `${where}: ${other.setIdentifier} loses all its traffic (${before}% → 0%): its weight stays ${other.weight}, but ` +
+      `${split} leaves it nothing${allZeroBefore ? ' (until now every weight of the group was 0, which Route 53 answers as an equal split)' : ''}`,
+  ];
 }
 
 /**

@@ -106,7 +106,7 @@ const svgOpen = (cls: string, height: number, extra = ''): string =>
 const LANE_H = 30;
 
 interface Scale {
-  x(iso: string): number;
+  x: (iso: string) => number;
   start: number;
   end: number;
 }
@@ -278,15 +278,7 @@ function groupChart(page: CutoverPage, scale: Scale, group: string, steps: PageW
   const labelYs: number[] = [];
   for (const id of series) {
     const colour = colourOf(page, page.seriesCluster?.[id] ?? id);
-    let d = '';
-    let last: number | undefined;
-    for (const s of steps) {
-      const share = s.shares[id] ?? 0;
-      const x = scale.x(s.at).toFixed(1);
-      d += last === undefined ? `M${LABEL_W},${y(share)} L${x},${y(share)}` : ` L${x},${y(last)} L${x},${y(share)}`;
-      last = share;
-    }
-    d += ` L${LABEL_W + PLOT_W},${y(last ?? 0)}`;
+    const { d, last } = seriesPath(steps, id, { x: scale.x, y });
     parts.push(`<path class="series" data-series="${esc(id)}" d="${d}" stroke="${colour}"><title>${esc(id)}</title></path>`);
     let labelY = y(last ?? 0) + 4;
     while (labelYs.some((used) => Math.abs(used - labelY) < 12)) labelY += 12;
@@ -300,6 +292,24 @@ function groupChart(page: CutoverPage, scale: Scale, group: string, steps: PageW
   }
   parts.push('</svg>');
   return parts.join('');
+}
+
+/** A stepped line through a series' share at each step, on to the plot's right edge. */
+function seriesPath(
+  steps: PageWeightStep[],
+  id: string,
+  at: { x: (instant: string) => number; y: (percent: number) => number },
+): { d: string; last: number | undefined } {
+  let d = '';
+  let last: number | undefined;
+  for (const s of steps) {
+    const share = s.shares[id] ?? 0;
+    const x = at.x(s.at).toFixed(1);
+    d += last === undefined ? `M${LABEL_W},${at.y(share)} L${x},${at.y(share)}` : ` L${x},${at.y(last)} L${x},${at.y(share)}`;
+    last = share;
+  }
+  d += ` L${LABEL_W + PLOT_W},${at.y(last ?? 0)}`;
+  return { d, last };
 }
 
 function table(t: PageTable): string {

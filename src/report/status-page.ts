@@ -12,56 +12,76 @@ const isObj = (v: JsonValue | undefined): v is Obj => v !== null && typeof v ===
 
 export function statusPage(view: StatusView, direction: { from: string; to: string }, now: Date): CutoverPage {
   const run = view.run;
-  const start = run?.startedAt ?? now.toISOString();
-  const ends = [start, ...(run?.steps.flatMap((s) => (s.finishedAt ? [s.finishedAt] : [])) ?? []), ...view.journal.map((e) => e.at)].sort();
-  const end = run?.status === 'running' ? now.toISOString() : ends.at(-1)!;
-  return {
-    title: run ? `Run ${run.runId}: ${run.status}` : `No run of ${view.runbook} is recorded`,
-    subtitle: run ? `Runbook ${view.runbook}, started ${utc(run.startedAt)} by ${run.startedBy}${run.message ? `; ${run.message.split('\n')[0]}` : ''}.` : 'cutover execute starts one.',
-    window: { from: start, to: end },
+  const page: CutoverPage = {
+    title: `No run of ${view.runbook} is recorded`,
+    subtitle: 'cutover execute starts one.',
+    window: { from: now.toISOString(), to: now.toISOString() },
     clusters: [direction.from, direction.to],
-    facts: run
-      ? [
-          { label: 'Run', value: run.status, bad: run.status === 'halted' || run.status === 'failed' },
-          { label: 'Steps done', value: `${run.steps.filter((s) => s.status === 'done').length} of ${run.steps.length}` },
-          { label: 'Runs recorded', value: String(view.runs.length) },
-        ]
-      : [],
+    facts: [],
     cronJobs: cronJobsOf(view.journal),
-    weights: run ? weightSteps(run) : [],
+    weights: [],
     markers: [
       ...view.journal.filter((e) => e.type === 'gate').map((e) => markerOf(e, 'gate')),
       ...view.journal.filter((e) => e.type === 'decision').map((e) => markerOf(e, 'approval')),
     ],
-    tables: [...(run ? [stepsTable(run)] : []), runsTable(view), journalTable(view.journal)],
+    tables: [runsTable(view), journalTable(view.journal)],
   };
+  if (!run) return { ...page, window: { from: now.toISOString(), to: endOf(view, now) } };
+  return {
+    ...page,
+    title: `Run ${run.runId}: ${run.status}`,
+    subtitle: `Runbook ${view.runbook}, started ${utc(run.startedAt)} by ${run.startedBy}${run.message ? `; ${run.message.split('\n')[0]}` : ''}.`,
+    window: { from: run.startedAt, to: endOf(view, now) },
+    facts: [
+      { label: 'Run', value: run.status, bad: run.status === 'halted' || run.status === 'failed' },
+      { label: 'Steps done', value: `${run.steps.filter((s) => s.status === 'done').length} of ${run.steps.length}` },
+      { label: 'Runs recorded', value: String(view.runs.length) },
+    ],
+    weights: weightSteps(run),
+    tables: [stepsTable(run), ...page.tables],
+  };
+}
+
+/** A running run's page ends now; any other at its last step end or journal entry. */
+function endOf(view: StatusView, now: Date): string {
+  const run = view.run;
+  const start = run?.startedAt ?? now.toISOString();
+  if (run?.status === 'running') return now.toISOString();
+  const finished = run?.steps.flatMap((s) => (s.finishedAt ? [s.finishedAt] : [])) ?? [];
+  return [start, ...finished, ...view.journal.map((e) => e.at)].sort().at(-1)!;
 }
 
 function cronJobsOf(journal: JournalEntry[]): PageCronJob[] {
   const byRef = new Map<string, PageCronJob>();
-  const lane = (ref: string): PageCronJob => {
-    let cj = byRef.get(ref);
-    if (!cj) byRef.set(ref, (cj = { name: ref, ticks: [], windows: [], bothEnabled: [] }));
-    return cj;
-  };
   for (const entry of journal) {
     const data = entry.data;
     if (!data || typeof data.ref !== 'string') continue;
-    const cj = lane(data.ref);
-    const after = isObj(data.after) ? data.after : undefined;
-    if (entry.type === 'write' && after?.suspend === true && cj.windows.every((w) => w.to !== undefined)) {
-      cj.windows.push({ from: entry.at, label: `handoff: ${entry.message}` });
-    } else if (entry.type === 'write' && after?.suspend === false) {
-      const open = cj.windows.find((w) => w.to === undefined);
-      if (open) Object.assign(open, { to: entry.at, label: `${open.label}; ${entry.message}` });
-    }
-    if (typeof data.tick === 'string') {
-      const cluster = typeof data.cluster === 'string' ? data.cluster : undefined;
-      const job = typeof data.job === 'string' ? data.job : undefined;
-      cj.ticks.push({ at: data.tick, runs: cluster ? [{ cluster, ...(job ? { job } : {}), startedAt: entry.at }] : [], note: entry.message });
-    }
+    let cj = byRef.get(data.ref);
+    if (!cj) byRef.set(data.ref, (cj = { name: data.ref, ticks: [], windows: [], bothEnabled: [] }));
+    noteWindow(cj, entry, data);
+    noteTick(cj, entry, data);
   }
   return [...byRef.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The suspend write opens a handoff window, the resume closes it. */
+function noteWindow(cj: PageCronJob, entry: JournalEntry, data: Obj): void {
+  if (entry.type !== 'write') return;
+  const after = isObj(data.after) ? data.after : undefined;
+  if (after?.suspend === true && cj.windows.every((w) => w.to !== undefined)) {
+    cj.windows.push({ from: entry.at, label: `handoff: ${entry.message}` });
+  } else if (after?.suspend === false) {
+    const open = cj.windows.find((w) => w.to === undefined);
+    if (open) Object.assign(open, { to: entry.at, label: `${open.label}; ${entry.message}` });
+  }
+}
+
+/** An entry that names a tick marks it, with the cluster and Job that ran it when it says so. */
+function noteTick(cj: PageCronJob, entry: JournalEntry, data: Obj): void {
+  if (typeof data.tick !== 'string') return;
+  const cluster = typeof data.cluster === 'string' ? data.cluster : undefined;
+  const job = typeof data.job === 'string' ? data.job : undefined;
+  cj.ticks.push({ at: data.tick, runs: cluster ? [{ cluster, ...(job ? { job } : {}), startedAt: entry.at }] : [], note: entry.message });
 }
 
 function weightSteps(run: RunStatusView): PageWeightStep[] {
