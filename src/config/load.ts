@@ -43,22 +43,31 @@ export async function loadRunbook(file: string, opts: LoadOptions = {}): Promise
   const envRef = environmentRef(file, runbook, opts);
   const environment = envRef ? await loadEnvironment(envRef, runbook.source) : undefined;
   const issues = [...runbook.issues, ...(environment?.issues ?? [])];
-  if (runbook.source && environment?.source) {
-    // Cross-file rules run even when a schema failed (on what of each file did parse), so every problem
-    // is reported in one pass; a rule's finding at a field the schema already blamed is not repeated.
-    const rb = runbook.value ?? salvageRunbook(runbook.source.data);
-    const env = environment.value ?? salvageEnvironment(environment.source.data);
-    if (rb && env) issues.push(...withoutRepeats(ruleIssues(rb, env, runbook.source, environment.source), issues));
-  }
-  if (issues.length > 0 || !runbook.value || !environment?.value || !environment.source) {
-    throw new InputError(summary(file, issues.length), issues);
-  }
+  if (environment) issues.push(...withoutRepeats(crossFileIssues(runbook, environment), issues));
+  const loaded = issues.length === 0 ? loadedOf(file, runbook, environment) : undefined;
+  if (!loaded) throw new InputError(summary(file, issues.length), issues);
+  return loaded;
+}
+
+function loadedOf(file: string, runbook: Parsed<Runbook>, environment: Parsed<Environment> | undefined): LoadedRunbook | undefined {
+  if (!runbook.value || !environment?.value || !environment.source) return undefined;
   return {
     runbook: runbook.value,
     runbookFile: resolve(file),
     environment: environment.value,
     environmentFile: environment.source.absolute,
   };
+}
+
+/**
+ * Cross-file rules run even when a schema failed (on what of each file did parse), so every problem is
+ * reported in one pass; a rule's finding at a field the schema already blamed is not repeated.
+ */
+function crossFileIssues(runbook: Parsed<Runbook>, environment: Parsed<Environment>): InputIssue[] {
+  if (!runbook.source || !environment.source) return [];
+  const rb = runbook.value ?? salvageRunbook(runbook.source.data);
+  const env = environment.value ?? salvageEnvironment(environment.source.data);
+  return rb && env ? ruleIssues(rb, env, runbook.source, environment.source) : [];
 }
 
 function summary(file: string, count: number): string {

@@ -32,7 +32,7 @@ export function locate(
 }
 
 function walk(doc: Document, path: FieldPath): Found {
-  let current: Found = { node: (doc.contents as Node | null) ?? (doc as unknown as Node) };
+  let current: Found = { node: doc.contents ?? (doc as unknown as Node) };
   for (const segment of path) {
     const next = child(doc, current.node, segment);
     if (!next) break;

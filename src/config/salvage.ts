@@ -71,6 +71,22 @@ function salvageRecord(value: unknown): DnsRecordGroup {
   };
 }
 
+function salvageDns(data: unknown): Environment['dns'] {
+  const dns = isMap(data) ? data : {};
+  return parsed(environmentSchema.shape.dns, data, {
+    hostedZoneId: text(dns.hostedZoneId),
+    records: Array.isArray(dns.records) ? dns.records.map(salvageRecord) : [],
+    maxRequestsPerSecond: 1,
+  });
+}
+
+function salvageSlack(data: unknown): Environment['slack'] {
+  const slack = isMap(data) ? data : {};
+  // Unknown approvers stand in as a user group (S…): uncountable, so no approval count is blamed on them.
+  const approvers = Array.isArray(slack.approvers) ? texts(slack.approvers) : ['S?'];
+  return parsed(environmentSchema.shape.slack, data, { channel: '', approvers, botTokenEnv: '', appTokenEnv: '', allowSelfApproval: false });
+}
+
 export function salvageEnvironment(data: unknown): Environment | undefined {
   // Without its clusters every runbook cluster would look unknown: nothing to check across the files.
   const clusters = isMap(data) ? salvageClusters(data.clusters) : undefined;
@@ -81,20 +97,8 @@ export function salvageEnvironment(data: unknown): Environment | undefined {
     clusters,
     allowNonInteractiveApproval: false,
   } as Environment;
-  if (data.dns !== undefined) {
-    const dns = isMap(data.dns) ? data.dns : {};
-    env.dns = parsed(shape.dns, data.dns, {
-      hostedZoneId: text(dns.hostedZoneId),
-      records: Array.isArray(dns.records) ? dns.records.map(salvageRecord) : [],
-      maxRequestsPerSecond: 1,
-    });
-  }
-  if (data.slack !== undefined) {
-    const slack = isMap(data.slack) ? data.slack : {};
-    // Unknown approvers stand in as a user group (S…): uncountable, so no approval count is blamed on them.
-    const approvers = Array.isArray(slack.approvers) ? texts(slack.approvers) : ['S?'];
-    env.slack = parsed(shape.slack, data.slack, { channel: '', approvers, botTokenEnv: '', appTokenEnv: '', allowSelfApproval: false });
-  }
+  if (data.dns !== undefined) env.dns = salvageDns(data.dns);
+  if (data.slack !== undefined) env.slack = salvageSlack(data.slack);
   const state = parsed(shape.state, data.state, undefined);
   if (state) env.state = state;
   if (isMap(data.sandbox)) env.sandbox = data.sandbox;
