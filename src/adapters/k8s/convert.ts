@@ -1,5 +1,5 @@
 // Turns client-node objects into the shapes the rest of cutover understands. Pure: no I/O, no clients.
-import type { V1CronJob, V1Job, V1JobCondition, V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
+import type { V1CronJob, V1CronJobSpec, V1Job, V1JobCondition, V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
 import type {
   ConcurrencyPolicy,
   JobOutcome,
@@ -59,31 +59,43 @@ function concurrencyPolicy(value: string | undefined): ConcurrencyPolicy {
 }
 
 export function toObservedCronJob(cronJob: V1CronJob): ObservedCronJob {
-  const meta = cronJob.metadata;
+  const meta = cronJob.metadata ?? {};
   const what = describe(meta, 'CronJob');
   const spec = required(cronJob.spec, 'spec', what);
-  const labels = { ...(meta?.labels ?? {}) };
-  const annotations = { ...(meta?.annotations ?? {}) };
-  const containers = spec.jobTemplate?.spec?.template?.spec?.containers ?? [];
+  const labels = { ...meta.labels };
+  const annotations = { ...meta.annotations };
   const observed: ObservedCronJob = {
-    namespace: required(meta?.namespace, 'metadata.namespace', what),
-    name: required(meta?.name, 'metadata.name', what),
-    uid: required(meta?.uid, 'metadata.uid', what),
-    resourceVersion: required(meta?.resourceVersion, 'metadata.resourceVersion', what),
-    creationTimestamp: required(toIso(meta?.creationTimestamp), 'metadata.creationTimestamp', what),
+    ...identityOf(meta, what),
+    resourceVersion: required(meta.resourceVersion, 'metadata.resourceVersion', what),
+    creationTimestamp: required(toIso(meta.creationTimestamp), 'metadata.creationTimestamp', what),
     schedule: spec.schedule,
     suspend: spec.suspend === true,
     concurrencyPolicy: concurrencyPolicy(spec.concurrencyPolicy),
-    images: containers.map((c) => c.image ?? ''),
+    images: imagesOf(spec),
     labels,
     annotations,
   };
+  const status = cronJob.status ?? {};
   setIfDefined(observed, 'timeZone', spec.timeZone);
   setIfDefined(observed, 'startingDeadlineSeconds', spec.startingDeadlineSeconds);
-  setIfDefined(observed, 'lastScheduleTime', toIso(cronJob.status?.lastScheduleTime));
-  setIfDefined(observed, 'lastSuccessfulTime', toIso(cronJob.status?.lastSuccessfulTime));
+  setIfDefined(observed, 'lastScheduleTime', toIso(status.lastScheduleTime));
+  setIfDefined(observed, 'lastSuccessfulTime', toIso(status.lastSuccessfulTime));
   setIfDefined(observed, 'managedBy', detectManagedBy(labels, annotations));
   return observed;
+}
+
+/** The fields every object carries, required. */
+function identityOf(meta: V1ObjectMeta, what: string): { namespace: string; name: string; uid: string } {
+  return {
+    namespace: required(meta.namespace, 'metadata.namespace', what),
+    name: required(meta.name, 'metadata.name', what),
+    uid: required(meta.uid, 'metadata.uid', what),
+  };
+}
+
+function imagesOf(spec: V1CronJobSpec): string[] {
+  const containers = spec.jobTemplate?.spec?.template?.spec?.containers ?? [];
+  return containers.map((c) => c.image ?? '');
 }
 
 /** Optional fields stay absent rather than `undefined`, so observations compare and serialise cleanly. */
@@ -109,19 +121,18 @@ export function jobOutcome(conditions: V1JobCondition[] | undefined): JobOutcome
 }
 
 export function toObservedJob(job: V1Job): ObservedJob {
-  const meta = job.metadata;
+  const meta = job.metadata ?? {};
   const what = describe(meta, 'Job');
-  const owner = controllingCronJob(meta?.ownerReferences);
+  const owner = controllingCronJob(meta.ownerReferences);
+  const annotations = meta.annotations ?? {};
   const observed: ObservedJob = {
-    namespace: required(meta?.namespace, 'metadata.namespace', what),
-    name: required(meta?.name, 'metadata.name', what),
-    uid: required(meta?.uid, 'metadata.uid', what),
-    creationTimestamp: required(toIso(meta?.creationTimestamp), 'metadata.creationTimestamp', what),
+    ...identityOf(meta, what),
+    creationTimestamp: required(toIso(meta.creationTimestamp), 'metadata.creationTimestamp', what),
   };
   setIfDefined(observed, 'ownerUid', owner?.uid);
   setIfDefined(observed, 'ownerName', owner?.name);
-  setIfDefined(observed, 'scheduledTime', toIso(meta?.annotations?.[SCHEDULED_TIMESTAMP_ANNOTATION]));
-  setIfDefined(observed, 'startedBy', meta?.annotations?.[STARTED_BY_ANNOTATION] === 'cutover' ? 'cutover' : undefined);
+  setIfDefined(observed, 'scheduledTime', toIso(annotations[SCHEDULED_TIMESTAMP_ANNOTATION]));
+  setIfDefined(observed, 'startedBy', annotations[STARTED_BY_ANNOTATION] === 'cutover' ? 'cutover' : undefined);
   setIfDefined(observed, 'outcome', jobOutcome(job.status?.conditions));
   return observed;
 }

@@ -211,6 +211,16 @@ interface LabelSelector {
   matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
 }
 
+/** One requirement as a structured selector says it: key=value is a matchLabels entry, the rest expressions. */
+function structuredRequirement(
+  requirement: NonNullable<ReturnType<typeof parseRequirement>>,
+): { label: string } | NonNullable<LabelSelector['matchExpressions']>[number] {
+  const { key } = requirement;
+  if (!('values' in requirement)) return { key, operator: requirement.op === 'exists' ? 'Exists' : 'DoesNotExist' };
+  if (requirement.equality && requirement.op === 'in') return { label: requirement.values[0]! };
+  return { key, operator: requirement.op === 'in' ? 'In' : 'NotIn', values: requirement.values };
+}
+
 /**
  * A Kubernetes label selector string (`a=b,c!=d,e in (x,y),f notin (z),g,!h`) as the structured selector
  * a binding takes, so the fence selects exactly the CronJobs the runbook's LIST selects.
@@ -225,13 +235,9 @@ export function labelSelector(text: string): LabelSelector {
   for (const term of terms.filter((t) => t !== '')) {
     const requirement = parseRequirement(term);
     if (requirement === undefined) throw refuse(`"${term}"`);
-    if (!('values' in requirement)) {
-      matchExpressions.push({ key: requirement.key, operator: requirement.op === 'exists' ? 'Exists' : 'DoesNotExist' });
-    } else if (requirement.equality && requirement.op === 'in') {
-      matchLabels[requirement.key] = requirement.values[0]!;
-    } else {
-      matchExpressions.push({ key: requirement.key, operator: requirement.op === 'in' ? 'In' : 'NotIn', values: requirement.values });
-    }
+    const structured = structuredRequirement(requirement);
+    if ('label' in structured) matchLabels[requirement.key] = structured.label;
+    else matchExpressions.push(structured);
   }
   return {
     ...(Object.keys(matchLabels).length > 0 ? { matchLabels } : {}),

@@ -236,14 +236,13 @@ export class KubernetesFence implements FencePort {
    */
   private async awaitInForce(namespace: string, labels: Record<string, string>, mode: FenceMode): Promise<void> {
     const deadline = this.policy.clock.now().getTime() + RECORD_SEEN_MS;
-    let last = '';
     for (;;) {
       const suspended = await this.probe(namespace, labels, true);
       const enabled = mode === 'Deny' ? await this.probe(namespace, labels, false) : 'cutover fence:';
       if (suspended === undefined && enabled?.includes('cutover fence:')) return;
       // Without `create` on cronjobs the probe cannot ask; the fence is installed all the same.
       if ([suspended, enabled].some((said) => said !== undefined && /forbidden: User/.test(said))) return;
-      last = suspended ?? enabled ?? 'the enabled probe was admitted';
+      const last = suspended ?? enabled ?? 'the enabled probe was admitted';
       if (this.policy.clock.now().getTime() > deadline) {
         throw new HaltError(
           `cluster ${this.name} has the fence installed, but after ${RECORD_SEEN_MS / 1000} s its apiserver still does not enforce it in ${namespace}: ${last}`,

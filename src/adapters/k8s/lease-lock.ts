@@ -213,26 +213,8 @@ interface Attempt {
  * the holder, since when and until when.
  */
 export async function acquireLeaseLock(target: LeaseTarget, request: LockRequest, options: LeaseLockOptions = {}): Promise<LeaseLock> {
-  const now = options.now ?? (() => new Date());
-  const policy = options.policy ?? defaultRequestPolicy;
-  const host = options.host ?? hostname();
-  const identity = holderIdentity({
-    // The operator the run records names the Lease's holder, so whoever finds it held knows whom to ask.
-    user: options.user ?? request.operator?.replace(`@${host}`, '') ?? currentUser(),
-    host,
-    pid: options.pid ?? process.pid,
-    ...(options.nonce === undefined ? {} : { nonce: options.nonce }),
-  });
-  const attempt: Attempt = {
-    target,
-    request,
-    identity,
-    host,
-    isAlive: options.isProcessAlive ?? processAlive,
-    durationSeconds: leaseDurationSeconds(request.ttlMs ?? DEFAULT_LOCK_TTL_MS),
-    now,
-    policy,
-  };
+  const attempt = attemptOf(target, request, options);
+  const { identity, now, policy } = attempt;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const lease = await acquireOnce(attempt);
     if (lease) return new LeaseLock(target, lease, identity, now, policy);
@@ -241,6 +223,30 @@ export async function acquireLeaseLock(target: LeaseTarget, request: LockRequest
     `could not take the run lock (Lease ${target.namespace}/${target.name} on cluster ${target.cluster}): it kept changing while cutover tried`,
     'Another process is competing for this runbook: check `cutover status`, then try again.',
   );
+}
+
+function identityFor(request: LockRequest, options: LeaseLockOptions, host: string): string {
+  return holderIdentity({
+    // The operator the run records names the Lease's holder, so whoever finds it held knows whom to ask.
+    user: options.user ?? request.operator?.replace(`@${host}`, '') ?? currentUser(),
+    host,
+    pid: options.pid ?? process.pid,
+    ...(options.nonce === undefined ? {} : { nonce: options.nonce }),
+  });
+}
+
+function attemptOf(target: LeaseTarget, request: LockRequest, options: LeaseLockOptions): Attempt {
+  const host = options.host ?? hostname();
+  return {
+    target,
+    request,
+    identity: identityFor(request, options, host),
+    host,
+    isAlive: options.isProcessAlive ?? processAlive,
+    durationSeconds: leaseDurationSeconds(request.ttlMs ?? DEFAULT_LOCK_TTL_MS),
+    now: options.now ?? (() => new Date()),
+    policy: options.policy ?? defaultRequestPolicy,
+  };
 }
 
 /** One round: the Lease we now hold, or undefined to go round again; throws when the lock is refused. */

@@ -116,13 +116,15 @@ const MAX_CONFLICTS = 3;
  * when the read shows it applied, and sent again only when it did not, until the write deadline.
  */
 export async function write<T>(op: Operation, send: () => Promise<T>, policy?: RequestPolicy, check?: WriteCheck<T>): Promise<T> {
-  if (!policy || !check) {
-    try {
-      return await send();
-    } catch (error) {
-      throw toApiError(op, error);
-    }
+  if (policy && check) return writeChecked(op, send, { policy, check });
+  try {
+    return await send();
+  } catch (error) {
+    throw toApiError(op, error);
   }
+}
+
+async function writeChecked<T>(op: Operation, send: () => Promise<T>, { policy, check }: { policy: RequestPolicy; check: WriteCheck<T> }): Promise<T> {
   const deadline = policy.clock.now().getTime() + (policy.writeDeadlineMs ?? policy.retryDeadlineMs);
   let conflicts = 0;
   for (let attempt = 0; ; attempt++) {
