@@ -121,7 +121,7 @@ export interface RunNotice {
   /** What an earlier `runStarted` of this run remembered, so a resumed run threads under the same message. */
   resume?: Record<string, string>;
   /** Persists where the parent message lives (the engine stores it with the run). */
-  remember(data: Record<string, string>): Promise<void>;
+  remember: (data: Record<string, string>) => Promise<void>;
 }
 
 export interface RunNotifier {

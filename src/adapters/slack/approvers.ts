@@ -89,14 +89,18 @@ export function encodeVotes(votes: readonly Vote[]): string {
   return JSON.stringify(votes);
 }
 
+function isVote(value: unknown): value is Vote {
+  if (typeof value !== 'object' || value === null) return false;
+  const { by, at } = value as Record<string, unknown>;
+  return typeof by === 'string' && typeof at === 'string';
+}
+
 export function decodeVotes(text: string | undefined): Vote[] {
   if (!text) return [];
   try {
     const parsed: unknown = JSON.parse(text);
     if (!Array.isArray(parsed)) return [];
-    return parsed.filter(
-      (v): v is Vote => typeof v === 'object' && v !== null && typeof v.by === 'string' && typeof v.at === 'string',
-    );
+    return parsed.filter(isVote);
   } catch {
     // Unreadable progress only loses approvals already given; they are asked for again rather than invented.
     return [];

@@ -40,30 +40,29 @@ function scopeAdvice(data: Record<string, unknown>): string {
   return `the app lacks the OAuth scope ${needed} (it has: ${provided}); add it under OAuth & Permissions and reinstall the app`;
 }
 
+const USER_GROUP_MISSING = 'a user group in approvers does not exist (user group IDs start with S)';
+const TRIGGER_EXPIRED = 'the button click expired before the reason dialog could open; click Reject again';
+
+/** What to do about a Slack error code, by code. */
+const ADVICE: Record<string, (data: Record<string, unknown>, ctx: CallContext) => string> = {
+  missing_scope: (data) => scopeAdvice(data),
+  channel_not_found: (_data, ctx) =>
+    `channel ${ctx.channel ?? '?'} was not found (slack.channel): use the channel ID (C…/G…), and invite the app to a private channel`,
+  not_in_channel: (_data, ctx) => `the app is not a member of channel ${ctx.channel ?? '?'}: type /invite @<app name> in the channel`,
+  is_archived: (_data, ctx) => `channel ${ctx.channel ?? '?'} is archived`,
+  no_such_subteam: () => USER_GROUP_MISSING,
+  subteam_not_found: () => USER_GROUP_MISSING,
+  ratelimited: () => 'Slack kept rate-limiting the call after every retry',
+  invalid_trigger_id: () => TRIGGER_EXPIRED,
+  expired_trigger_id: () => TRIGGER_EXPIRED,
+};
+
 function platformAdvice(code: string, data: Record<string, unknown>, ctx: CallContext): string {
   if (TOKEN_ERRORS.has(code)) {
     return `Slack refused the token in $${ctx.tokenEnv} (${code}); check the variable holds the right token (bot token xoxb-…, app-level token xapp-… with connections:write)`;
   }
-  switch (code) {
-    case 'missing_scope':
-      return scopeAdvice(data);
-    case 'channel_not_found':
-      return `channel ${ctx.channel ?? '?'} was not found (slack.channel): use the channel ID (C…/G…), and invite the app to a private channel`;
-    case 'not_in_channel':
-      return `the app is not a member of channel ${ctx.channel ?? '?'}: type /invite @<app name> in the channel`;
-    case 'is_archived':
-      return `channel ${ctx.channel ?? '?'} is archived`;
-    case 'no_such_subteam':
-    case 'subteam_not_found':
-      return 'a user group in approvers does not exist (user group IDs start with S)';
-    case 'ratelimited':
-      return 'Slack kept rate-limiting the call after every retry';
-    case 'invalid_trigger_id':
-    case 'expired_trigger_id':
-      return 'the button click expired before the reason dialog could open; click Reject again';
-    default:
-      return `Slack answered ${code}`;
-  }
+  const advice = Object.hasOwn(ADVICE, code) ? ADVICE[code] : undefined;
+  return advice ? advice(data, ctx) : `Slack answered ${code}`;
 }
 
 /** Turns any failure of a Slack Web API call into an ApiError whose message is already redacted. */

@@ -46,7 +46,9 @@ export class SlackRunNotifier implements RunNotifier {
   }
 
   /** A step's start is not posted: the previous step's line says the run went on, and an approval posts its own message. */
-  async stepStarted(_index: number, _label: string): Promise<void> {}
+  stepStarted(): Promise<void> {
+    return Promise.resolve();
+  }
 
   stepFinished(index: number, label: string, outcome: 'done' | 'failed', detail?: string): Promise<void> {
     return this.reply(stepLine(index, label, outcome, detail));
