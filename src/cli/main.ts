@@ -10,7 +10,7 @@ import type { CliContext } from './context.js';
 import { registerExecute } from './execute/command.js';
 import { registerFence } from './fence/command.js';
 import { registerGraph } from './graph/command.js';
-import { type CliIo, paint, processIo, useColor } from './io.js';
+import { type CliIo, type Paint, paint, processIo, useColor } from './io.js';
 import { registerLedger } from './ledger/command.js';
 import { registerPlan } from './plan/command.js';
 import { registerRehearse } from './rehearse/command.js';
@@ -87,32 +87,30 @@ function report(error: unknown, context: CliContext): number {
   return reportError(error, context.io, context.color(context.io.stderr));
 }
 
+/** The label, message and exit code of the errors cutover raises on purpose. */
+function knownError(error: unknown, p: Paint): { label: string; message: string; exitCode: number } | undefined {
+  if (error instanceof InputError) return { label: p.red('error:'), message: error.message, exitCode: EXIT_INVALID };
+  if (error instanceof LockedError) return { label: p.yellow('locked:'), message: error.message, exitCode: error.exitCode };
+  if (error instanceof HaltError) return { label: p.yellow('halted:'), message: error.message, exitCode: EXIT_HALTED };
+  if (error instanceof ApiError) {
+    const status = error.status !== undefined ? ` (HTTP ${error.status})` : '';
+    return { label: p.red('error:'), message: `${error.message}${status}`, exitCode: EXIT_HALTED };
+  }
+  if (error instanceof CutoverError) return { label: p.red('error:'), message: error.message, exitCode: error.exitCode };
+  return undefined;
+}
+
 /** Prints `error` on stderr the way its type calls for and returns the exit code it maps to. */
 export function reportError(error: unknown, io: CliIo, color: boolean): number {
   const p = paint(color);
+  const known = knownError(error, p);
+  if (known) {
+    io.stderr.write(`${known.label} ${known.message}\n`);
+    return known.exitCode;
+  }
   const write = (label: string, message: string): void => {
     io.stderr.write(`${label} ${message}\n`);
   };
-  if (error instanceof InputError) {
-    write(p.red('error:'), error.message);
-    return EXIT_INVALID;
-  }
-  if (error instanceof LockedError) {
-    write(p.yellow('locked:'), error.message);
-    return error.exitCode;
-  }
-  if (error instanceof HaltError) {
-    write(p.yellow('halted:'), error.message);
-    return EXIT_HALTED;
-  }
-  if (error instanceof ApiError) {
-    write(p.red('error:'), `${error.message}${error.status !== undefined ? ` (HTTP ${error.status})` : ''}`);
-    return EXIT_HALTED;
-  }
-  if (error instanceof CutoverError) {
-    write(p.red('error:'), error.message);
-    return error.exitCode;
-  }
   // A RangeError (stack overflow, a string past V8's limit) says nothing an operator can act on.
   const message =
     error instanceof RangeError

@@ -79,14 +79,17 @@ export function ledgerInputs(seen: ClusterSighting[]): LedgerInput[] {
       const key = refKey(cj);
       const input = byKey.get(key) ?? { cronJob: key, schedule: cj.schedule, ...(cj.timeZone ? { timeZone: cj.timeZone } : {}), copies: [], jobs: [] };
       input.copies.push({ cluster, creationTimestamp: cj.creationTimestamp, suspend: cj.suspend });
-      for (const job of jobs) {
-        if (job.namespace !== cj.namespace || job.ownerName !== cj.name || !job.scheduledTime) continue;
-        input.jobs.push({ cluster, name: job.name, createdAt: job.creationTimestamp, scheduledTime: job.scheduledTime, ...(job.outcome ? { outcome: job.outcome } : {}) });
-      }
+      input.jobs.push(...jobs.flatMap((job) => scheduledJobOf(cluster, cj, job)));
       byKey.set(key, input);
     }
   }
   return [...byKey.values()].sort((a, b) => a.cronJob.localeCompare(b.cronJob));
+}
+
+/** A Job the CronJob's controller (or cutover for it) started for a scheduled tick. */
+function scheduledJobOf(cluster: string, cj: ObservedCronJob, job: ObservedJob): LedgerInput['jobs'] {
+  if (job.namespace !== cj.namespace || job.ownerName !== cj.name || !job.scheduledTime) return [];
+  return [{ cluster, name: job.name, createdAt: job.creationTimestamp, scheduledTime: job.scheduledTime, ...(job.outcome ? { outcome: job.outcome } : {}) }];
 }
 
 const VERDICT: Record<TickVerdict, string> = {
