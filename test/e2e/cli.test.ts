@@ -320,7 +320,7 @@ describe('execute and status on the lab', () => {
 
     expect(table.code).toBe(0);
     expect(table.stdout).toContain(`run ${runId}: halted`);
-    expect(table.stdout).toMatch(/>  3\. smoke test\s+failed/);
+    expect(table.stdout).toMatch(/> {2}3\. smoke test\s+failed/);
   });
 });
 

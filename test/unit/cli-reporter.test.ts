@@ -4,6 +4,9 @@ import { describe, expect, test } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { createTerminalReporter, type Every, heartbeatOption } from '../../src/cli/reporter.js';
 
+/** The escape character that starts a terminal control sequence. */
+const ESC = String.fromCharCode(27);
+
 function sink(isTTY: boolean): { out: { write(text: string): void; isTTY: boolean; columns: number }; text(): string } {
   const chunks: string[] = [];
   return { out: { write: (text) => chunks.push(text), isTTY, columns: 80 }, text: () => chunks.join('') };
@@ -194,7 +197,7 @@ describe('--heartbeat', () => {
 function screen(text: string): string[] {
   const lines: string[] = [];
   let current = '';
-  for (const part of text.split(/(\r\u001b\[2K|\n)/)) {
+  for (const part of text.split(new RegExp(`(\r${ESC}\\[2K|\n)`))) {
     if (part === '\r\u001b[2K') current = '';
     else if (part === '\n') {
       lines.push(current);

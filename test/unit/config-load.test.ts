@@ -182,7 +182,7 @@ describe('a valid runbook and environment', () => {
   });
 
   test('the sandbox section of an environment is passed through untouched', async () => {
-    const environment = ENVIRONMENT.replace(/  blue: .*\n  green: .*\n/, '  blue: { sandbox: {} }\n  green: { sandbox: {} }\n');
+    const environment = ENVIRONMENT.replace(/ {2}blue: .*\n {2}green: .*\n/, '  blue: { sandbox: {} }\n  green: { sandbox: {} }\n');
     await files({ 'rb.yaml': RUNBOOK, 'env.yaml': `${environment}sandbox: { seed: 7, anything: [1, 2] }\n` });
     const loaded = await loadRunbook(join(dir, 'rb.yaml'));
 

@@ -46,7 +46,7 @@ async function chromium(profile: string, ...args: string[]): Promise<string> {
     return stdout;
   } catch (error) {
     if ((error as { code?: unknown }).code === 'ENOENT') {
-      throw new Error(`the browser test needs Debian's chromium ("${CHROMIUM}" is not on PATH): apt-get install -y chromium, or set CHROMIUM to its path`);
+      throw new Error(`the browser test needs Debian's chromium ("${CHROMIUM}" is not on PATH): apt-get install -y chromium, or set CHROMIUM to its path`, { cause: error });
     }
     throw error;
   }

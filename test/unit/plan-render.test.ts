@@ -5,7 +5,7 @@ import { renderPlan } from '../../src/plan/render.js';
 import type { Plan } from '../../src/plan/types.js';
 import { copies, cronJob, dnsSection, job, loadedRunbook, observation, TARGET, weightedRecord } from '../support/builders.js';
 
-const ANSI = /\u001b\[\d+m/;
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[\\d+m`);
 
 const steps: Step[] = [
   { kind: 'preflight' },
@@ -93,7 +93,7 @@ describe('renderPlan', () => {
     expect(text).not.toMatch(ANSI);
     const colored = renderPlan(samplePlan(), { color: true });
     expect(colored).toMatch(ANSI);
-    expect(colored.replace(/\u001b\[\d+m/g, '')).toBe(text);
+    expect(colored.replace(new RegExp(ANSI, 'g'), '')).toBe(text);
   });
 
   it('keeps one line per CronJob with 150 of them', () => {
