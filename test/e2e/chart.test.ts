@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { BatchV1Api, CoordinationV1Api, CoreV1Api, type V1CronJob, type V1PodSpec, type V1Volume } from '@kubernetes/client-node';
+import { BatchV1Api, CoordinationV1Api, CoreV1Api, type V1Container, type V1CronJob, type V1PodSpec, type V1ServiceAccountTokenProjection, type V1Volume, type V1VolumeProjection } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { IN_CLUSTER_ROOT_ENV } from '../../src/adapters/k8s/client.js';
@@ -161,38 +161,76 @@ const dailyCronJob = (name: string, suspend: boolean): V1CronJob => ({
  * ServiceAccount token (minted with the TokenRequest API for the pod's ServiceAccount), CA and namespace.
  */
 async function materialize(volume: V1Volume, dir: string, pod: V1PodSpec, namespace: string): Promise<void> {
-  const core = kubeConfigFor('blue').makeApiClient(CoreV1Api);
   await mkdir(dir, { recursive: true });
-  const configMapFiles = async (name: string, items?: { key: string; path: string }[]) => {
-    // kube-root-ca.crt is published by kube-controller-manager shortly after the namespace is created.
-    const configMap = await waitFor(`ConfigMap ${namespace}/${name}`, () => core.readNamespacedConfigMap({ name, namespace }).catch(() => undefined), { timeoutMs: 30_000 });
-    const data = configMap.data ?? {};
-    const entries = items ? items.map((i) => [i.path, data[i.key] ?? ''] as const) : Object.entries(data);
-    for (const [path, text] of entries) await writeFile(join(dir, path), text);
-  };
-  if (volume.configMap) return configMapFiles(volume.configMap.name ?? '', volume.configMap.items);
+  const at: Mount = { core: kubeConfigFor('blue').makeApiClient(CoreV1Api), dir, pod, namespace };
+  if (volume.configMap) return configMapFiles(at, volume.configMap);
   if (volume.emptyDir) return;
-  for (const source of volume.projected?.sources ?? []) {
-    if (source.serviceAccountToken) {
-      const { serviceAccountToken: t } = source;
-      const request = await core.createNamespacedServiceAccountToken({
-        name: pod.serviceAccountName!,
-        namespace,
-        body: { spec: { audiences: t.audience ? [t.audience] : [], expirationSeconds: t.expirationSeconds ?? 3600 } },
-      });
-      await writeFile(join(dir, t.path), request.status?.token ?? '');
-    } else if (source.configMap) {
-      await configMapFiles(source.configMap.name ?? '', source.configMap.items);
-    } else if (source.downwardAPI) {
-      for (const item of source.downwardAPI.items ?? []) {
-        if (item.fieldRef?.fieldPath !== 'metadata.namespace') throw new Error(`no stand-in for downward API field ${item.fieldRef?.fieldPath}`);
-        await writeFile(join(dir, item.path), namespace);
-      }
-    } else {
-      throw new Error(`no stand-in for projected source ${JSON.stringify(source)}`);
-    }
-  }
   if (!volume.projected) throw new Error(`no stand-in for volume ${volume.name}`);
+  for (const source of volume.projected.sources ?? []) await projectedFiles(at, source);
+}
+
+/** Where a volume is written: the folder, for which pod, in which namespace. */
+interface Mount {
+  core: CoreV1Api;
+  dir: string;
+  pod: V1PodSpec;
+  namespace: string;
+}
+
+async function configMapFiles(at: Mount, { name = '', items }: { name?: string; items?: { key: string; path: string }[] }): Promise<void> {
+  const { core, namespace } = at;
+  // kube-root-ca.crt is published by kube-controller-manager shortly after the namespace is created.
+  const configMap = await waitFor(`ConfigMap ${namespace}/${name}`, () => core.readNamespacedConfigMap({ name, namespace }).catch(() => undefined), { timeoutMs: 30_000 });
+  const data = configMap.data ?? {};
+  const entries = items ? items.map((i) => [i.path, data[i.key] ?? ''] as const) : Object.entries(data);
+  for (const [path, text] of entries) await writeFile(join(at.dir, path), text);
+}
+
+async function projectedFiles(at: Mount, source: V1VolumeProjection): Promise<void> {
+  if (source.serviceAccountToken) return tokenFile(at, source.serviceAccountToken);
+  if (source.configMap) return configMapFiles(at, source.configMap);
+  if (!source.downwardAPI) throw new Error(`no stand-in for projected source ${JSON.stringify(source)}`);
+  for (const item of source.downwardAPI.items ?? []) {
+    if (item.fieldRef?.fieldPath !== 'metadata.namespace') throw new Error(`no stand-in for downward API field ${item.fieldRef?.fieldPath}`);
+    await writeFile(join(at.dir, item.path), at.namespace);
+  }
+}
+
+/** A projected ServiceAccount token, minted with the TokenRequest API for the pod's ServiceAccount. */
+async function tokenFile(at: Mount, t: V1ServiceAccountTokenProjection): Promise<void> {
+  const request = await at.core.createNamespacedServiceAccountToken({
+    name: at.pod.serviceAccountName!,
+    namespace: at.namespace,
+    body: { spec: { audiences: t.audience ? [t.audience] : [], expirationSeconds: t.expirationSeconds ?? 3600 } },
+  });
+  await writeFile(join(at.dir, t.path), request.status?.token ?? '');
+}
+
+/** Every volume the container mounts, written under `mounts`. */
+async function mountVolumes(spec: V1PodSpec, namespace: string, mounts: string): Promise<void> {
+  for (const mount of spec.containers[0]!.volumeMounts ?? []) {
+    const volume = spec.volumes?.find((v) => v.name === mount.name);
+    if (!volume) throw new Error(`volumeMount ${mount.name} names no volume`);
+    await materialize(volume, join(mounts, mount.mountPath), spec, namespace);
+  }
+}
+
+/** The container's environment as the kubelet gives it: its env values, the API server address, the mounts. */
+function containerEnv(container: V1Container, mounts: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of container.env ?? []) {
+    if (e.valueFrom) throw new Error(`env ${e.name} comes from ${JSON.stringify(e.valueFrom)}: no stand-in in this test`);
+    env[e.name] = e.value ?? '';
+  }
+  const server = new URL(kubeConfigFor('blue').getCurrentCluster()!.server);
+  return {
+    ...env,
+    KUBERNETES_SERVICE_HOST: server.hostname,
+    KUBERNETES_SERVICE_PORT: server.port || '443',
+    [IN_CLUSTER_ROOT_ENV]: mounts,
+    HOME: join(mounts, env.HOME ?? '/tmp'),
+    PATH: dirname(process.execPath),
+  };
 }
 
 interface Run {
@@ -249,25 +287,8 @@ describe('installed on the lab, blue as the management cluster', () => {
   /** The container's process, as the pod spec gives it, on this machine: node + the image's entrypoint script. */
   async function runContainer(spec: V1PodSpec, namespace: string, mounts: string): Promise<Run> {
     const container = spec.containers[0]!;
-    for (const mount of container.volumeMounts ?? []) {
-      const volume = spec.volumes?.find((v) => v.name === mount.name);
-      if (!volume) throw new Error(`volumeMount ${mount.name} names no volume`);
-      await materialize(volume, join(mounts, mount.mountPath), spec, namespace);
-    }
-    const env: Record<string, string> = {};
-    for (const e of container.env ?? []) {
-      if (e.valueFrom) throw new Error(`env ${e.name} comes from ${JSON.stringify(e.valueFrom)}: no stand-in in this test`);
-      env[e.name] = e.value ?? '';
-    }
-    // What the kubelet adds: the management cluster's API server address.
-    const server = new URL(kubeConfigFor('blue').getCurrentCluster()!.server);
-    Object.assign(env, {
-      KUBERNETES_SERVICE_HOST: server.hostname,
-      KUBERNETES_SERVICE_PORT: server.port || '443',
-      [IN_CLUSTER_ROOT_ENV]: mounts,
-      HOME: join(mounts, env.HOME ?? '/tmp'),
-      PATH: dirname(process.execPath),
-    });
+    await mountVolumes(spec, namespace, mounts);
+    const env = containerEnv(container, mounts);
     const child = spawn(process.execPath, [join(repoRoot, 'bin/cutover.js'), ...(container.args ?? [])], {
       cwd: join(mounts, container.workingDir ?? '/'),
       env,

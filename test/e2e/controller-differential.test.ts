@@ -7,7 +7,7 @@
 // One round, no minute waits: every lastScheduleTime is in the past, so the decision happens at resume, and
 // cases are kept only if the prediction holds for any resume instant in the next 40 seconds and no tick of
 // theirs falls in the next five minutes.
-import { BatchV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { BatchV1Api, PatchStrategy, setHeaderOptions, type V1Job } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
 import { VirtualClock } from '../../src/adapters/sandbox/clock.js';
 import { SimulatedCluster } from '../../src/adapters/sandbox/cluster.js';
@@ -65,49 +65,76 @@ function shapes(now: Date, rnd: () => number): string[] {
 
 const iso = (d: Date | undefined): string | undefined => d?.toISOString();
 
+interface Candidate {
+  schedule: string;
+  timeZone: string | undefined;
+  created: Date;
+  last: string;
+}
+
 /** The controller's decision at `at`, for a CronJob created at `created`. */
-function decide(schedule: string, timeZone: string | undefined, created: Date, last: string, at: Date) {
+function decide({ schedule, timeZone, created, last }: Candidate, at: Date) {
   const cj = { schedule, ...(timeZone ? { timeZone } : {}), creationTimestamp: created.toISOString(), lastScheduleTime: last };
   return { predicted: iso(mostRecentScheduleTime(cj, at).tick), exact: iso(exactLatestMissedTick(cj, at)) };
 }
 
+const ZONES: (string | undefined)[] = [undefined, undefined, undefined, 'Asia/Kolkata', 'Factory'];
+
+/** A random CronJob whose next tick is well ahead and that missed ticks in the last 8 hours, or none. */
+function candidate(now: Date, rnd: () => number): Candidate | undefined {
+  const all = shapes(now, rnd);
+  const schedule = all[Math.floor(rnd() * all.length)];
+  if (schedule === undefined) return undefined;
+  const timeZone = ZONES[Math.floor(rnd() * ZONES.length)];
+  // Kolkata's wall clock is UTC+5:30: shift the hours so its windows also lie just before now.
+  const scheduleInZone = timeZone === 'Asia/Kolkata' ? shiftHours(schedule, 5) : schedule;
+  const [upcoming] = nextTicks(scheduleInZone, timeZone, now, 1);
+  if (!upcoming || upcoming.getTime() - now.getTime() < QUIET) return undefined;
+  const past = ticksBetween(scheduleInZone, timeZone, new Date(now.getTime() - 8 * HOUR), now, 500);
+  if (past.length < 2) return undefined;
+  const last = past[Math.max(0, past.length - 1 - Math.floor(rnd() * Math.min(6, past.length)))]!.toISOString();
+  return { schedule: scheduleInZone, timeZone, created: now, last };
+}
+
+/** The decision when it is the same at every resume instant in the window. */
+function stableDecision(c: Candidate): { predicted: string | undefined; exact: string | undefined } | undefined {
+  const now = c.created.getTime();
+  const probes = [0, 10_000, 20_000, 30_000, WINDOW].map((d) => decide(c, new Date(now + d)));
+  const first = probes[0]!;
+  return probes.every((p) => p.predicted === first.predicted && p.exact === first.exact) ? first : undefined;
+}
+
+const keyOf = (c: { schedule: string; timeZone?: string | undefined; lastScheduleTime: string }): string => `${c.schedule}|${c.timeZone}|${c.lastScheduleTime}`;
+
+/** The case a new candidate makes, unless an equal one was seen or its decision depends on the instant. */
+function caseOf(c: Candidate | undefined, { index, seen }: { index: number; seen: Set<string> }): Case | undefined {
+  if (!c || seen.has(keyOf({ ...c, lastScheduleTime: c.last }))) return undefined;
+  const decision = stableDecision(c);
+  if (!decision) return undefined;
+  const { predicted, exact } = decision;
+  return {
+    name: `d${index}`,
+    schedule: c.schedule,
+    ...(c.timeZone ? { timeZone: c.timeZone } : {}),
+    lastScheduleTime: c.last,
+    ...(predicted ? { predicted } : {}),
+    ...(exact ? { exact } : {}),
+    cluster: index % 2 === 0 ? 'blue' : 'green',
+  };
+}
+
 function generate(now: Date, seed: number): Case[] {
   const rnd = random(seed);
-  const zones: (string | undefined)[] = [undefined, undefined, undefined, 'Asia/Kolkata', 'Factory'];
   const cases: Case[] = [];
   const seen = new Set<string>();
   for (let attempt = 0; attempt < 4000 && cases.length < 48; attempt++) {
-    const all = shapes(now, rnd);
-    const schedule = all[Math.floor(rnd() * all.length)];
-    if (schedule === undefined) continue;
-    const timeZone = zones[Math.floor(rnd() * zones.length)];
-    // Kolkata's wall clock is UTC+5:30: shift the hours so its windows also lie just before now.
-    const scheduleInZone = timeZone === 'Asia/Kolkata' ? shiftHours(schedule, 5) : schedule;
-    const [upcoming] = nextTicks(scheduleInZone, timeZone, now, 1);
-    if (!upcoming || upcoming.getTime() - now.getTime() < QUIET) continue;
-    const past = ticksBetween(scheduleInZone, timeZone, new Date(now.getTime() - 8 * HOUR), now, 500);
-    if (past.length < 2) continue;
-    const last = past[Math.max(0, past.length - 1 - Math.floor(rnd() * Math.min(6, past.length)))]!.toISOString();
-    const key = `${scheduleInZone}|${timeZone}|${last}`;
-    if (seen.has(key)) continue;
-    // Stable over every resume instant in the window?
-    const probes = [0, 10_000, 20_000, 30_000, WINDOW].map((d) => decide(scheduleInZone, timeZone, now, last, new Date(now.getTime() + d)));
-    if (probes.some((p) => p.predicted !== probes[0]!.predicted || p.exact !== probes[0]!.exact)) continue;
-    const { predicted, exact } = probes[0]!;
-    const lost = exact !== undefined && predicted === undefined;
+    const found = caseOf(candidate(now, rnd), { index: cases.length, seen });
+    if (!found) continue;
     // Keep a balance: controller loses the tick / starts the latest / nothing missed.
-    const bucket = lost ? 'lost' : predicted !== undefined ? 'starts' : 'none';
-    if (cases.filter((c) => bucketOf(c) === bucket).length >= (bucket === 'none' ? 8 : 20)) continue;
-    seen.add(key);
-    cases.push({
-      name: `d${cases.length}`,
-      schedule: scheduleInZone,
-      ...(timeZone ? { timeZone } : {}),
-      lastScheduleTime: last,
-      ...(predicted ? { predicted } : {}),
-      ...(exact ? { exact } : {}),
-      cluster: cases.length % 2 === 0 ? 'blue' : 'green',
-    });
+    const bucket = bucketOf(found);
+    if (cases.filter((k) => bucketOf(k) === bucket).length >= (bucket === 'none' ? 8 : 20)) continue;
+    seen.add(keyOf(found));
+    cases.push(found);
   }
   return cases;
 }
@@ -120,6 +147,14 @@ function shiftHours(schedule: string, by: number): string {
   // A range that wrapped past midnight is no longer a valid range: fall back to a list of its hours.
   const fixed = shifted.replace(/(\d+)-(\d+)/g, (all, a: string, b: string) => (Number(a) <= Number(b) ? all : `${a},${b}`));
   return [minute, fixed, ...rest].join(' ');
+}
+
+/** The tick a Job ran, under the CronJob that owns it. */
+function noteJobTick(found: Map<string, string[]>, job: V1Job): void {
+  const meta = job.metadata ?? {};
+  const owner = meta.ownerReferences?.find((o) => o.kind === 'CronJob')?.name ?? '?';
+  const tick = meta.annotations?.['batch.kubernetes.io/cronjob-scheduled-timestamp'];
+  found.set(owner, [...(found.get(owner) ?? []), tick ? new Date(tick).toISOString() : `unannotated ${meta.name}`]);
 }
 
 const template = { spec: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'work', image: 'busybox' }] } } } };
@@ -162,11 +197,7 @@ describe('the real CronJob controller against mostRecentScheduleTime and the sim
       const found = new Map<string, string[]>();
       for (const cluster of ['blue', 'green'] as const) {
         const list = await batch[cluster].listNamespacedJob({ namespace: namespaces[cluster] });
-        for (const job of list.items) {
-          const owner = job.metadata?.ownerReferences?.find((o) => o.kind === 'CronJob')?.name ?? '?';
-          const tick = job.metadata?.annotations?.['batch.kubernetes.io/cronjob-scheduled-timestamp'];
-          found.set(owner, [...(found.get(owner) ?? []), tick ? new Date(tick).toISOString() : `unannotated ${job.metadata?.name}`]);
-        }
+        for (const job of list.items) noteJobTick(found, job);
       }
       return found;
     };

@@ -75,21 +75,24 @@ async function ranJobs(namespace: string): Promise<RanJob[]> {
   const all: RanJob[] = [];
   for (const cluster of ['blue', 'green'] as const) {
     const jobs: V1Job[] = (await batch(cluster).listNamespacedJob({ namespace })).items;
-    for (const job of jobs) {
-      const owner = job.metadata?.ownerReferences?.find((o) => o.controller === true && o.kind === 'CronJob');
-      const done = job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
-      all.push({
-        cluster,
-        name: job.metadata?.name ?? '?',
-        cronJob: owner?.name ?? '?',
-        tick: Date.parse(job.metadata?.annotations?.[SCHEDULED] ?? ''),
-        created: new Date(job.metadata?.creationTimestamp ?? 0).getTime(),
-        ...(done?.lastTransitionTime ? { finished: new Date(done.lastTransitionTime).getTime() } : {}),
-        active: !done,
-      });
-    }
+    all.push(...jobs.map((job) => ranJob(cluster, job)));
   }
   return all;
+}
+
+function ranJob(cluster: LabCluster, job: V1Job): RanJob {
+  const meta = job.metadata!;
+  const owner = meta.ownerReferences?.find((o) => o.controller === true && o.kind === 'CronJob');
+  const done = job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+  return {
+    cluster,
+    name: meta.name!,
+    cronJob: owner?.name ?? '?',
+    tick: Date.parse(meta.annotations?.[SCHEDULED] ?? ''),
+    created: new Date(meta.creationTimestamp!).getTime(),
+    ...(done?.lastTransitionTime ? { finished: new Date(done.lastTransitionTime).getTime() } : {}),
+    active: !done,
+  };
 }
 
 describe('cutover execute hands CronJobs over on the real lab (issue 3)', () => {

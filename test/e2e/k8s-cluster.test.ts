@@ -129,19 +129,18 @@ describe('ClusterPort against a real kube-apiserver', () => {
     expect(enabled.resourceVersion).not.toBe(created.metadata?.resourceVersion);
 
     const raw = await admin.readNamespacedCronJob({ namespace, name: 'suspend-me' });
-    expect(raw.spec?.suspend).toBe(false);
+    const spec = raw.spec!;
+    const containers = spec.jobTemplate.spec!.template.spec!.containers;
+    expect(spec.suspend).toBe(false);
     // A merge patch must leave every other field alone (a JSON-Patch or replace would not).
-    expect(raw.spec?.schedule).toBe('0 0 1 1 *');
-    expect(raw.spec?.timeZone).toBe('Europe/Berlin');
-    expect(raw.spec?.startingDeadlineSeconds).toBe(300);
-    expect(raw.spec?.successfulJobsHistoryLimit).toBe(5);
-    expect(raw.spec?.jobTemplate.spec?.template.spec?.containers.map((c) => c.image)).toEqual([
-      'registry.example/invoices:1.2',
-      'registry.example/proxy:3',
-    ]);
-    expect(raw.spec?.jobTemplate.spec?.template.spec?.containers[0]?.command).toEqual(['/bin/run']);
-    expect(raw.metadata?.labels).toEqual({ team: 'billing' });
-    expect(raw.metadata?.annotations).toMatchObject({ 'example.dev/owner': 'sre' });
+    expect(spec.schedule).toBe('0 0 1 1 *');
+    expect(spec.timeZone).toBe('Europe/Berlin');
+    expect(spec.startingDeadlineSeconds).toBe(300);
+    expect(spec.successfulJobsHistoryLimit).toBe(5);
+    expect(containers.map((c) => c.image)).toEqual(['registry.example/invoices:1.2', 'registry.example/proxy:3']);
+    expect(containers[0]!.command).toEqual(['/bin/run']);
+    expect(raw.metadata!.labels).toEqual({ team: 'billing' });
+    expect(raw.metadata!.annotations).toMatchObject({ 'example.dev/owner': 'sre' });
 
     const suspended = await blue.setSuspend({ namespace, name: 'suspend-me' }, true);
     expect(suspended.suspend).toBe(true);

@@ -115,10 +115,10 @@ describe('KubernetesStateStore', () => {
     expect(await store.readJournal()).toEqual([]);
     expect(await configMapsOf(runbook, 'journal')).toEqual([]);
 
-    const archived = await configMap(`cutover-${runbook}-run-20250601t100000-ab12`);
-    expect(archived?.metadata?.labels?.['cutover.dev/part']).toBe('archived-snapshot');
-    expect(archived?.metadata?.annotations?.['cutover.dev/run-id']).toBe(runId);
-    expect(JSON.parse(archived?.data?.['snapshot.json'] ?? '{}')).toMatchObject({ runId, status: 'done' });
+    const archived = (await configMap(`cutover-${runbook}-run-20250601t100000-ab12`))!;
+    expect(archived.metadata!.labels!['cutover.dev/part']).toBe('archived-snapshot');
+    expect(archived.metadata!.annotations!['cutover.dev/run-id']).toBe(runId);
+    expect(JSON.parse(archived.data!['snapshot.json']!)).toMatchObject({ runId, status: 'done' });
     const archivedChunks = await configMapsOf(runbook, 'archived-journal');
     expect(archivedChunks).toHaveLength(chunkCount);
     const archivedText = archivedChunks
